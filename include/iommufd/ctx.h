@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The iommufd context: one /dev/iommu file shared by every IOAS, HWPT and
+ * device of a process, opened by the library or handed over by a manager.
+ */
+#ifndef IOMMUFD_CTX_H
+#define IOMMUFD_CTX_H
+
+#include <iommufd/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iommufd_ctx;
+
+enum iommufd_ctx_flags {
+	/* iommufd_ctx_adopt(): the context owns the fd and closes it on free. */
+	IOMMUFD_CTX_TAKE_FD = 1u << 0,
+};
+
+struct iommufd_ctx_opts {
+	size_t sz;		/* sizeof(struct iommufd_ctx_opts) */
+	uint32_t flags;		/* enum iommufd_ctx_flags */
+	iommufd_log_fn log_fn;	/* NULL: silent, unless LIBIOMMUFD_LOG is set */
+	void *log_data;
+	enum iommufd_log_level log_level; /* 0 means IOMMUFD_LOG_WARN */
+};
+
+/*
+ * Kernel features, probed once when the context is created. Each is named
+ * after the uAPI it stands for; the version is the first mainline kernel that
+ * had it.
+ */
+enum iommufd_feature {
+	IOMMUFD_FEATURE_IOAS,		  /* 6.2: IOAS alloc/map/unmap/copy/ranges/option */
+	IOMMUFD_FEATURE_VFIO_COMPAT,	  /* 6.2: IOMMU_VFIO_IOAS */
+	IOMMUFD_FEATURE_HWPT_ALLOC,	  /* 6.6 */
+	IOMMUFD_FEATURE_HW_INFO,	  /* 6.6: IOMMU_GET_HW_INFO */
+	IOMMUFD_FEATURE_DIRTY_TRACKING,	  /* 6.7: HWPT dirty tracking and bitmap */
+	IOMMUFD_FEATURE_HWPT_INVALIDATE,  /* 6.8 */
+	IOMMUFD_FEATURE_FAULT_QUEUE,	  /* 6.11: fault queues, HWPT fault_id */
+	IOMMUFD_FEATURE_IOAS_MAP_FILE,	  /* 6.13 */
+	IOMMUFD_FEATURE_VIOMMU,		  /* 6.13: vIOMMU and vDEVICE objects */
+	IOMMUFD_FEATURE_CHANGE_PROCESS,	  /* 6.14: IOMMU_IOAS_CHANGE_PROCESS */
+	IOMMUFD_FEATURE_VEVENTQ,	  /* 6.15 */
+	IOMMUFD_FEATURE_PASID,		  /* 6.15: PASID-capable HWPTs */
+	IOMMUFD_FEATURE_HW_QUEUE,	  /* 6.17 */
+	IOMMUFD_FEATURE_HW_INFO_TYPE,	  /* 6.17: GET_HW_INFO with an input type */
+	IOMMUFD_FEATURE__COUNT,
+};
+
+enum iommufd_rlimit_mode {
+	IOMMUFD_RLIMIT_USER = 0,	/* pins charged to the user (default) */
+	IOMMUFD_RLIMIT_PROCESS = 1,	/* pins charged to the process (privileged) */
+};
+
+/* Open /dev/iommu. With LIBIOMMUFD_FAKE=1 in the environment, open the
+ * process's default fake kernel instead. @opts may be NULL. */
+int iommufd_ctx_new(const struct iommufd_ctx_opts *opts,
+		    struct iommufd_ctx **out);
+
+/* Use an iommufd opened by someone else (a manager passing it over a socket,
+ * or an inherited fd). The fd is checked to really be /dev/iommu; it is closed
+ * by iommufd_ctx_free() only with IOMMUFD_CTX_TAKE_FD in opts->flags. */
+int iommufd_ctx_adopt(int fd, const struct iommufd_ctx_opts *opts,
+		      struct iommufd_ctx **out);
+
+/* Destroy every object still owned by the context, then close the fd if the
+ * context owns it. Accepts NULL. */
+void iommufd_ctx_free(struct iommufd_ctx *ctx);
+
+int iommufd_ctx_fd(const struct iommufd_ctx *ctx);
+bool iommufd_ctx_is_fake(const struct iommufd_ctx *ctx);
+/* Where the context's kernel keeps its sysfs: "/sys", or a fake kernel's own
+ * tree (for struct iommufd_discover_opts's sysfs_root). NULL for a NULL
+ * @ctx, or a fake kernel that could not make its tree. */
+const char *iommufd_ctx_sysfs_root(const struct iommufd_ctx *ctx);
+
+void iommufd_ctx_set_log(struct iommufd_ctx *ctx, iommufd_log_fn fn,
+			 void *data, enum iommufd_log_level level);
+
+bool iommufd_ctx_has_feature(const struct iommufd_ctx *ctx,
+			     enum iommufd_feature feature);
+/* "ioas_map_file", ...; NULL for an unknown value. */
+const char *iommufd_feature_name(enum iommufd_feature feature);
+
+int iommufd_ctx_set_rlimit_mode(struct iommufd_ctx *ctx,
+				enum iommufd_rlimit_mode mode);
+int iommufd_ctx_get_rlimit_mode(struct iommufd_ctx *ctx,
+				enum iommufd_rlimit_mode *mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

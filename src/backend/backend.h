@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One ops table, one implementation per kernel interface: iommufd.c (native)
+ * and, later, type1.c (the legacy VFIO container). The object files above
+ * (ctx.c, ioas.c, ...) hold no ioctl numbers; they call these.
+ *
+ * Flags arrive as the library's enum iommufd_map_flags; each backend
+ * translates them to its kernel's. Every operation returns 0 or -errno and
+ * changes nothing on failure.
+ */
+#ifndef IOMMUFD_BACKEND_H
+#define IOMMUFD_BACKEND_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct iommufd_ctx;
+struct iommufd_ioas;
+struct iommufd_iova_range;
+struct iommufd_iova_ranges;
+struct iommufd_device;
+struct iommufd_hwpt;
+struct iommufd_hw_info;
+struct iommufd_device_info;
+struct iommufd_region_info;
+struct iommufd_irq_info;
+
+struct iommufd_backend_ops {
+	const char *name;
+
+	/* Fill ctx->features; called once, right after the fd is known. */
+	void (*probe)(struct iommufd_ctx *ctx);
+
+	int (*option)(struct iommufd_ctx *ctx, uint32_t option_id, uint16_t op,
+		      uint32_t object_id, uint64_t *val);
+
+	/* Sets ioas->id. */
+	int (*ioas_alloc)(struct iommufd_ioas *ioas);
+	int (*ioas_destroy)(struct iommufd_ioas *ioas);
+	/* *iova is in/out: the kernel's choice comes back without FIXED_IOVA. */
+	int (*ioas_map)(struct iommufd_ioas *ioas, void *vaddr, uint64_t length,
+			uint64_t *iova, uint32_t flags);
+	int (*ioas_map_file)(struct iommufd_ioas *ioas, int fd, uint64_t offset,
+			     uint64_t length, uint64_t *iova, uint32_t flags);
+	int (*ioas_unmap)(struct iommufd_ioas *ioas, uint64_t iova,
+			  uint64_t length, uint64_t *unmapped);
+	int (*ioas_copy)(struct iommufd_ioas *dst, uint64_t *dst_iova,
+			 struct iommufd_ioas *src, uint64_t src_iova,
+			 uint64_t length, uint32_t flags);
+	/* *out malloc'd, EMSGSIZE handled inside. */
+	int (*ioas_iova_ranges)(struct iommufd_ioas *ioas,
+				struct iommufd_iova_ranges **out);
+	int (*ioas_allow_iovas)(struct iommufd_ioas *ioas,
+				const struct iommufd_iova_range *ranges,
+				size_t nr);
+
+	/* Bind the opened device file to the context; sets dev->devid. A
+	 * @vf_token (16 bytes) the kernel cannot take is -EOPNOTSUPP. */
+	int (*device_bind)(struct iommufd_device *dev, const uint8_t *vf_token);
+	/*
+	 * Attach the device's RID (@pasid NULL) or one PASID to @ioas or
+	 * @hwpt (exactly one is set); replaces an existing attachment.
+	 * *out_pt_id: what the kernel attached (its own HWPT for an IOAS).
+	 * @probe: the caller is trying candidates, an EINVAL ("incompatible")
+	 * is expected and logged only at debug level.
+	 */
+	int (*device_attach)(struct iommufd_device *dev,
+			     struct iommufd_ioas *ioas,
+			     struct iommufd_hwpt *hwpt, const uint32_t *pasid,
+			     bool probe, uint32_t *out_pt_id);
+	int (*device_detach)(struct iommufd_device *dev, const uint32_t *pasid);
+	/* -ENODEV: the device has no IOMMU of its own (emulated). */
+	int (*device_hw_info)(struct iommufd_device *dev,
+			      struct iommufd_hw_info *info);
+	/* A HWPT for @dev's IOMMU over hwpt->ioas with hwpt->flags (enum
+	 * iommufd_hwpt_flags); sets hwpt->id. */
+	int (*hwpt_alloc)(struct iommufd_hwpt *hwpt, struct iommufd_device *dev);
+	int (*hwpt_destroy)(struct iommufd_hwpt *hwpt);
+};
+
+extern const struct iommufd_backend_ops iommufd_backend_iommufd;
+
+/*
+ * vfio.c: the VFIO device uAPI, the same whichever backend bound the device
+ * (every backend reuses it). Each call returns 0 (or a byte count) or -errno,
+ * logs a failed kernel call with the device's name, and changes nothing in
+ * the library.
+ */
+int vfio_device_get_info(struct iommufd_device *dev,
+			 struct iommufd_device_info *info);
+/* Walks the capability chain (sparse mmap areas). */
+int vfio_device_get_region(struct iommufd_device *dev, uint32_t index,
+			   struct iommufd_region_info *info);
+int vfio_device_get_irq_info(struct iommufd_device *dev, uint32_t index,
+			     struct iommufd_irq_info *info);
+/* TRIGGER with eventfds; count 0 disables the index (DATA_NONE). */
+int vfio_device_set_irqs(struct iommufd_device *dev, uint32_t index,
+			 uint32_t start, uint32_t count, const int *fds);
+int vfio_device_reset(struct iommufd_device *dev);
+
+/* One device a hot reset affects (struct vfio_pci_dependent_device). */
+struct vfio_reset_dep {
+	uint32_t id;			/* devid (by_devid) or IOMMU group */
+	uint16_t segment;
+	uint8_t bus;
+	uint8_t devfn;
+};
+
+/* With by_devid: id VFIO_RESET_OWNED is "owned through its group, not
+ * bound", VFIO_RESET_NOT_OWNED "not owned by this iommufd". */
+#define VFIO_RESET_OWNED 0u
+#define VFIO_RESET_NOT_OWNED UINT32_MAX
+
+struct vfio_reset_info {
+	bool by_devid;			/* the cdev form: devids, not groups */
+	bool all_owned;			/* every affected device is owned */
+	uint32_t nr;
+	struct vfio_reset_dep dep[];
+};
+
+/* GET_PCI_HOT_RESET_INFO, the buffer grown until it fits; *out malloc'd. */
+int vfio_device_hot_reset_info(struct iommufd_device *dev,
+			       struct vfio_reset_info **out);
+/* PCI_HOT_RESET; a cdev passes no group fds (@nr 0). */
+int vfio_device_hot_reset(struct iommufd_device *dev, const int *group_fds,
+			  uint32_t nr);
+/* pread/pwrite at @off of the device fd until @len bytes are done or the
+ * kernel stops: the bytes done, or -errno when none was. */
+ssize_t vfio_device_rw(struct iommufd_device *dev, uint64_t off, void *buf,
+		       size_t len, bool write);
+int vfio_device_mmap(struct iommufd_device *dev, uint64_t off, size_t len,
+		     int prot, void **out);
+int vfio_device_munmap(struct iommufd_device *dev, void *addr, size_t len);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* What the library's object files share. Never installed. */
+#ifndef IOMMUFD_INTERNAL_H
+#define IOMMUFD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include <iommufd/iommufd.h>
+#include <iommufd/device.h>
+#include <iommufd/hwpt.h>
+#include "kernel/kernel.h"
+#include "backend/backend.h"
+
+#define IOMMUFD_EXPORT __attribute__((visibility("default")))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Intrusive doubly linked list, circular with a head node. */
+struct list_node {
+	struct list_node *prev, *next;
+};
+
+static inline void list_init(struct list_node *head)
+{
+	head->prev = head->next = head;
+}
+
+static inline void list_add_tail(struct list_node *head, struct list_node *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+static inline void list_del(struct list_node *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n->next = n;
+}
+
+static inline bool list_empty(const struct list_node *head)
+{
+	return head->next == head;
+}
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - __builtin_offsetof(type, member)))
+
+struct iommufd_ctx {
+	struct iommufd_kernel kernel;
+	const struct iommufd_backend_ops *backend;
+	int fd;
+	bool owns_fd;
+
+	pthread_mutex_t log_lock;	/* log_fn/log_data/log_level change together */
+	iommufd_log_fn log_fn;
+	void *log_data;
+	enum iommufd_log_level log_level;
+
+	uint64_t features;		/* bit n = enum iommufd_feature n */
+
+	pthread_mutex_t objects_lock;
+	struct list_node ioas_list;	/* struct iommufd_ioas.ctx_node */
+	/* struct iommufd_device.ctx_node. objects_lock also guards every
+	 * attachment, HWPT list and HWPT user count (device.c, hwpt.c), and
+	 * is held across their kernel calls: attach order must be decided
+	 * against a list nobody changes meanwhile. */
+	struct list_node device_list;
+};
+
+/*
+ * Options structs: accept a caller's smaller struct (older header) and refuse
+ * a larger one whose unknown tail is not zero, as the kernel does.
+ */
+int opts_check(const void *opts, size_t user_sz, size_t lib_sz);
+#define OPTS_VALID(opts, type) \
+	(!(opts) || opts_check((opts), (opts)->sz, sizeof(struct type)) == 0)
+/* Field @f of @opts, or @def when the caller's struct is too old to have it. */
+#define OPTS_GET(opts, f, def)                                               \
+	(((opts) && (opts)->sz >= __builtin_offsetof(__typeof__(*(opts)), f) + \
+				       sizeof((opts)->f)) ? (opts)->f : (def))
+
+void ctx_log(struct iommufd_ctx *ctx, enum iommufd_log_level level,
+	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define ctx_err(ctx, ...) ctx_log(ctx, IOMMUFD_LOG_ERR, __VA_ARGS__)
+#define ctx_warn(ctx, ...) ctx_log(ctx, IOMMUFD_LOG_WARN, __VA_ARGS__)
+#define ctx_info(ctx, ...) ctx_log(ctx, IOMMUFD_LOG_INFO, __VA_ARGS__)
+#define ctx_dbg(ctx, ...) ctx_log(ctx, IOMMUFD_LOG_DEBUG, __VA_ARGS__)
+
+/* Log a failed kernel call, with a sentence for errnos users misread
+ * (EFAULT on map, ENOMEM from RLIMIT_MEMLOCK, ENOENT on unmap, ...). */
+void ctx_log_kernel_error(struct iommufd_ctx *ctx, const char *call, int err);
+
+static inline void ctx_set_feature(struct iommufd_ctx *ctx,
+				   enum iommufd_feature f)
+{
+	ctx->features |= UINT64_C(1) << f;
+}
+
+/*
+ * The entry libiommufd-fake uses to build a context on a fake kernel. Exported
+ * in the LIBIOMMUFD_PRIVATE version node: not API, no promises.
+ */
+IOMMUFD_EXPORT int iommufd__ctx_new_on_kernel(const struct iommufd_kernel *k,
+					      const struct iommufd_ctx_opts *opts,
+					      struct iommufd_ctx **out);
+
+/* ioas.c: context teardown destroys what the caller left behind. */
+void ioas_free_all(struct iommufd_ctx *ctx);
+
+/*
+ * A hardware page table. On its IOAS's list (ioas->hwpts) from allocation to
+ * destruction, so iommufd_device_attach() can offer it to other devices.
+ */
+struct iommufd_hwpt {
+	struct iommufd_ctx *ctx;
+	struct iommufd_ioas *ioas;
+	uint32_t id;			/* kernel HWPT ID */
+	uint32_t flags;			/* enum iommufd_hwpt_flags */
+	/* Made by iommufd_device_attach(): destroyed with its last user. */
+	bool lib_owned;
+	unsigned int users;		/* RID and PASID attachments made here */
+	struct iommufd_hwpt *ioas_next;
+};
+
+struct iommufd_device_pasid {
+	uint32_t pasid;
+	struct iommufd_hwpt *hwpt;
+};
+
+struct device_regions;
+
+struct iommufd_device {
+	struct iommufd_ctx *ctx;
+	struct list_node ctx_node;	/* on ctx->device_list */
+	int fd;
+	bool owns_fd;
+	uint32_t devid;
+	char pci_addr[20];		/* "" when not a PCI function */
+	char name[64];			/* for log lines: PCI address, UUID, vfioN */
+
+	/* Under ctx->objects_lock. */
+	struct iommufd_ioas *ioas;	/* the RID's IOAS; NULL when detached */
+	struct iommufd_hwpt *hwpt;	/* NULL: the IOAS directly (emulated
+					 * device, or the kernel's own domain) */
+	uint32_t pt_id;			/* what the kernel attached */
+	struct iommufd_device_pasid *pasids;
+	size_t nr_pasids;
+	/* IOMMU_GET_HW_INFO never changes: asked once by attach. 0 unknown,
+	 * 1 known, -ENODEV no IOMMU of its own (emulated). */
+	int hw_state;
+	struct iommufd_hw_info hw;
+
+	struct device_regions *regions;	/* device.c's region info cache */
+};
+
+/* device.c, hwpt.c: context teardown, in this order, before ioas_free_all():
+ * devices (which drops their HWPTs' users), then the HWPTs left. */
+void device_free_all(struct iommufd_ctx *ctx);
+void hwpt_free_all(struct iommufd_ctx *ctx);
+/* hwpt.c, under objects_lock: a new HWPT on @ioas's list, and the drop of
+ * one user (a library-owned HWPT goes with its last one). */
+int hwpt_alloc_locked(struct iommufd_device *dev, struct iommufd_ioas *ioas,
+		      uint32_t flags, bool lib_owned, struct iommufd_hwpt **out);
+void hwpt_put_locked(struct iommufd_hwpt *hwpt);
+int hwpt_destroy_locked(struct iommufd_hwpt *hwpt);
+/* device.c, under objects_lock: IOMMU_GET_HW_INFO into dev->hw, asked once.
+ * 0, -ENODEV (no IOMMU of its own: emulated), or this attempt's error. */
+int device_hw_info_locked(struct iommufd_device *dev);
+
+#endif
