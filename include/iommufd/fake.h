@@ -254,6 +254,26 @@ struct iommufd_fake_dma_stats {
 int iommufd_fake_dma_stats(struct iommufd_fake *fake, const char *name,
 			   struct iommufd_fake_dma_stats *out);
 
+/* What the VFIO driver of a PCI device supports beyond vfio-pci, as the
+ * mlx5 and pds variant drivers do. Both -ENOENT for an unknown device,
+ * -EINVAL for an emulated one, -EBUSY while a file of the device is open.
+ *
+ * DMA logging (device dirty tracking, VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
+ * 6.2+): the device logs its own DMA writes within the ranges it was asked
+ * to track; its tracker takes at most @max_ranges ranges (0: no limit below
+ * VFIO's 256) and merges those it is given beyond that, neighbours with the
+ * smallest gap first, so that it tracks the gaps too. !@supported: ENOTTY,
+ * as vfio-pci answers (then @max_ranges must be 0). */
+int iommufd_fake_set_dma_logging(struct iommufd_fake *fake, const char *name,
+				 bool supported, uint32_t max_ranges);
+
+/* Migration (VFIO_DEVICE_FEATURE_MIGRATION): @flags the VFIO_MIGRATION_*
+ * the driver reports (PRE_COPY from 6.3); 0: none (ENOTTY); anything else
+ * must hold STOP_COPY. The device stays RUNNING: migration states and data
+ * are not modelled. */
+int iommufd_fake_set_migration(struct iommufd_fake *fake, const char *name,
+			       uint64_t flags);
+
 /* The default machine: dmar0 (INTEL_VTD, dirty tracking, PASID) with edu at
  * 0000:00:04.0 (group 1); dmar1 (no dirty tracking) with an 8086:10d3 NIC at
  * 0000:00:05.0 (group 2); an emulated device (group 3). */

@@ -585,7 +585,12 @@ int fake_device_dma(struct fake_device *dev, uint64_t iova, void *buf,
 		return -EFAULT;
 	}
 	dev->dmas++;
-	if (write && hwpt)
-		fake_hwpt_mark_dirty(hwpt, iova, len);
+	if (write) {
+		/* The IOMMU dirties the IOPTEs it wrote through; the device
+		 * logs its own writes (its DMA logging, whatever translates). */
+		if (hwpt)
+			fake_hwpt_mark_dirty(hwpt, iova, len);
+		fake_dma_log_mark(dev, iova, len);
+	}
 	return 0;
 }

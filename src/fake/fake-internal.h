@@ -397,6 +397,13 @@ void fake_iopt_unreserve(struct fake_iopt *iopt, const void *owner);
 int fake_iopt_rw(struct iommufd_fake *fake, struct fake_iopt *iopt,
 		 uint64_t iova, void *buf, size_t len, bool write,
 		 uint64_t *fault_iova);
+/*
+ * iopt_for_each_contig_area() from @iova up to @last: false when no area
+ * holds @iova, else true with *contig_last the end of the run of areas
+ * that follow each other without a hole, capped at @last.
+ */
+bool fake_iopt_contig(struct fake_iopt *iopt, uint64_t iova, uint64_t last,
+		      uint64_t *contig_last);
 
 int fake_ioas_alloc_ioctl(struct fake_ucmd *ucmd);
 int fake_ioas_allow_iovas(struct fake_ucmd *ucmd);
@@ -467,10 +474,78 @@ enum fake_dev_kind {
 
 struct fake_device;
 struct fake_df;
-/* Migration and DMA logging of a device: later models (no device has them
- * yet, so the VFIO features answer ENOTTY as for a driver without them). */
-struct fake_mig_ops;
-struct fake_log_ops;
+
+/*
+ * Dirty pages: sorted, disjoint, non-adjacent runs of page indexes (the
+ * page size is the owner's: the fake's PAGE_SIZE for a HWPT's IOPTE dirty
+ * bits, the tracked page size for a device's DMA log).
+ */
+struct fake_dirty {
+	struct fake_range *runs;
+	size_t nr;
+	size_t cap;
+};
+
+/* Mark pages [first, last]: false when out of memory (nothing changed). */
+bool fake_dirty_add(struct fake_dirty *d, uint64_t first, uint64_t last);
+/* Forget pages [first, last]: -ENOMEM only when a run must split and no
+ * room was reserved (fake_dirty_reserve()). */
+int fake_dirty_clear(struct fake_dirty *d, uint64_t first, uint64_t last);
+bool fake_dirty_reserve(struct fake_dirty *d, size_t extra);
+void fake_dirty_free(struct fake_dirty *d);
+
+/*
+ * The kernel's iova_bitmap (drivers/iommu/iommufd/iova_bitmap.c) over a
+ * user bitmap of u64 words: bit n stands for the granule of 1 << pgshift
+ * bytes at iova + (n << pgshift), pgshift that of page_size's lowest set
+ * bit (__ffs()). Bits are only ever set: the caller zeroes its bitmap. The
+ * kernel pins the user's pages window by window; the walk stops at the
+ * first page it cannot pin (or write): what lies past it is neither
+ * reported nor cleared, and the walk answers EFAULT.
+ */
+struct fake_iova_bitmap {
+	uint64_t iova;
+	uint64_t last;			/* the last IOVA the bitmap covers */
+	unsigned int pgshift;
+	uint64_t uptr;
+	uint64_t need;			/* bytes of words the bitmap spans */
+	uint64_t avail;			/* of them, in pages that can be pinned */
+	bool stopped;			/* a word past avail, or unwritable */
+	/* the word being built */
+	bool have_word;
+	uint64_t word_idx;
+	uint64_t word;
+};
+
+/* iova_bitmap_alloc() and the pinning of the bitmap's pages (page_size
+ * non-zero; [iova, last] non-empty, last may be UINT64_MAX). */
+void fake_iova_bitmap_init(struct fake_iova_bitmap *bm, uint64_t iova,
+			   uint64_t last, uint64_t page_size, uint64_t uptr);
+/*
+ * The read-and-clear of a driver: report the pages of @d (1 << @shift bytes
+ * each; @all: every page) that meet [start, last], a part of the bitmap's
+ * range, and forget them from @d when @clear. 0; -EFAULT the bitmap stopped
+ * short (what came before it is reported, and cleared); -ENOMEM.
+ */
+int fake_iova_bitmap_report(struct fake_iova_bitmap *bm, struct fake_dirty *d,
+			    unsigned int shift, bool all, uint64_t start,
+			    uint64_t last, bool clear);
+
+/*
+ * Device dirty tracking: the DMA logging of a VFIO variant driver (mlx5's
+ * and pds' log_ops). The device logs its own DMA writes that fall in the
+ * ranges it was asked to track, at the page size it chose.
+ */
+struct fake_dma_log {
+	bool supported;			/* the driver has log_ops */
+	uint32_t max_ranges;		/* the tracker's; 0: none below vfio's */
+	bool active;			/* DMA_LOGGING_START .. STOP */
+	unsigned int shift;		/* log2 of the tracked page size */
+	struct fake_range *ranges;	/* tracked, sorted, disjoint */
+	size_t nr_ranges;
+	struct fake_dirty dirty;	/* pages of 1 << shift bytes */
+	bool dirty_all;			/* lost track: every page is dirty */
+};
 
 /* A BAR: backed by a memfd (mmap-able, read and written through it) unless
  * a device model emulates its registers. */
@@ -540,8 +615,10 @@ struct fake_device {
 
 	const struct fake_dev_model *model;
 	void *model_priv;
-	const struct fake_mig_ops *mig_ops;
-	const struct fake_log_ops *log_ops;
+	/* The driver's migration support (its mig_ops): VFIO_MIGRATION_*
+	 * flags, 0 for none. */
+	uint64_t migration_flags;
+	struct fake_dma_log log;	/* the driver's log_ops */
 
 	/* VFIO: the open device files, the one bound to an iommufd. */
 	struct fake_df *files;
@@ -596,13 +673,6 @@ struct fake_access {
 	struct fake_ioas *ioas;		/* attached IOAS (holds a user) */
 };
 
-/* Dirty IOVA pages of a HWPT (the IOPTE dirty bits): a hash set. */
-struct fake_dirty {
-	uint64_t *slots;		/* page index + 1; 0: empty */
-	size_t cap;
-	size_t nr;
-};
-
 struct fake_hwpt {
 	struct fake_object obj;
 	struct fake_ictx *ictx;
@@ -617,7 +687,7 @@ struct fake_hwpt {
 	bool dirty_enabled;		/* SET_DIRTY_TRACKING */
 	bool dirty_all;			/* lost track: every page is dirty */
 	struct fake_object *fault;	/* holds a user */
-	struct fake_dirty dirty;
+	struct fake_dirty dirty;	/* IOPTE dirty bits, PAGE_SIZE pages */
 };
 
 /* machine.c */
@@ -641,6 +711,11 @@ int fake_vfio_device_open(struct iommufd_fake *fake, struct fake_device *dev,
 			  int flags);
 /* Detach a device file from a device that is going away. */
 void fake_vfio_forget_device(struct fake_df *df);
+/* The device wrote [iova, iova + len): its DMA log records what falls in
+ * the tracked ranges. */
+void fake_dma_log_mark(struct fake_device *dev, uint64_t iova, uint64_t len);
+/* The driver's log_stop (at close, and when the device goes). */
+void fake_dma_log_stop(struct fake_device *dev);
 
 /* pci.c: vfio-pci's side of a device (and the emulated device's driver). */
 void fake_pci_init_config(struct fake_device *dev);
@@ -712,10 +787,16 @@ int fake_hwpt_driver_compat(struct fake_hwpt *hwpt, struct fake_device *dev,
 			    uint32_t pasid);
 /* The caller's reference on a HWPT it took from an attachment. */
 void fake_hwpt_put(struct fake_ictx *ictx, struct fake_hwpt *hwpt);
+/* A device wrote [iova, iova + len) through the HWPT: the IOMMU sets the
+ * IOPTEs' dirty bits while tracking is on. */
 void fake_hwpt_mark_dirty(struct fake_hwpt *hwpt, uint64_t iova, uint64_t len);
+/* [iova, last] was unmapped: its IOPTEs, dirty bits and all, are gone. */
+void fake_hwpt_forget_dirty(struct fake_hwpt *hwpt, uint64_t iova,
+			    uint64_t last);
 int fake_hwpt_alloc_ioctl(struct fake_ucmd *ucmd);
 int fake_get_hw_info_ioctl(struct fake_ucmd *ucmd);
 int fake_hwpt_set_dirty_tracking_ioctl(struct fake_ucmd *ucmd);
+int fake_hwpt_get_dirty_bitmap_ioctl(struct fake_ucmd *ucmd);
 
 /* edu.c */
 int fake_edu_setup(struct fake_device *dev);
@@ -828,5 +909,8 @@ int fake_sysfs_vfio_group(struct iommufd_fake *fake,
 /* What depends on the kernel version: class/misc/iommu (iommufd, 6.2). */
 int fake_sysfs_update_version(struct iommufd_fake *fake);
 void fake_sysfs_destroy(struct iommufd_fake *fake);
+
+/* fake.c: why iommufd_fake_default() returned NULL (a negative errno). */
+int fake_default_error(void);
 
 #endif

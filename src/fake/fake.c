@@ -632,10 +632,51 @@ static void default_exit(void)
 	pthread_mutex_unlock(&fake->lock);
 }
 
+/*
+ * LIBIOMMUFD_FAKE_KERNEL=MAJOR.MINOR ("6.1"): the default fake emulates that
+ * kernel (iommufd_fake_set_kernel_version()). Unset or empty: 6.17. Anything
+ * else (malformed, older than 6.1) is -EINVAL: then there is no default fake,
+ * rather than one emulating a kernel the caller did not ask for.
+ */
+static int default_kernel_version(struct iommufd_fake *fake)
+{
+	const char *v = getenv("LIBIOMMUFD_FAKE_KERNEL");
+	unsigned long part[2];
+	char *end;
+
+	if (!v || !*v)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		if (*v < '0' || *v > '9')
+			return -EINVAL;
+		errno = 0;
+		part[i] = strtoul(v, &end, 10);
+		if (errno || part[i] > 255 || *end != (i ? '\0' : '.'))
+			return -EINVAL;
+		v = end + 1;
+	}
+	return iommufd_fake_set_kernel_version(fake, (unsigned int)part[0],
+					       (unsigned int)part[1]);
+}
+
+/* Why there is no default fake, for the seam to report (not -ENOMEM for a
+ * mistyped LIBIOMMUFD_FAKE_KERNEL). */
+static int default_err;
+
 static void default_init(void)
 {
-	if (iommufd_fake_new(&default_fake)) {
+	int ret = iommufd_fake_new(&default_fake);
+
+	if (ret) {
 		default_fake = NULL;
+		default_err = ret;
+		return;
+	}
+	ret = default_kernel_version(default_fake);
+	if (ret) {
+		iommufd_fake_free(default_fake);
+		default_fake = NULL;
+		default_err = ret;
 		return;
 	}
 	/*
@@ -650,6 +691,12 @@ FAKE_EXPORT struct iommufd_fake *iommufd_fake_default(void)
 {
 	pthread_once(&default_once, default_init);
 	return default_fake;
+}
+
+int fake_default_error(void)
+{
+	pthread_once(&default_once, default_init);
+	return default_err;
 }
 
 FAKE_EXPORT int iommufd_fake_open(struct iommufd_fake *fake, const char *path,

@@ -2,19 +2,27 @@
 /*
  * HWPT objects (the kernel's iommufd_hwpt_paging over an iommu_domain) and
  * the commands about them and about a device's IOMMU: IOMMU_HWPT_ALLOC,
- * IOMMU_GET_HW_INFO and IOMMU_HWPT_SET_DIRTY_TRACKING. Modelled on
- * drivers/iommu/iommufd/{hw_pagetable.c,device.c} and the VT-d driver's
- * answers; the rules are the kernel's, the code is ours.
+ * IOMMU_GET_HW_INFO, IOMMU_HWPT_SET_DIRTY_TRACKING and
+ * IOMMU_HWPT_GET_DIRTY_BITMAP. Modelled on
+ * drivers/iommu/iommufd/{hw_pagetable.c,device.c,io_pagetable.c,
+ * iova_bitmap.c} and the VT-d driver's answers; the rules are the
+ * kernel's, the code is ours.
  *
  * A HWPT belongs to the IOMMU unit of the device it was allocated for: a
  * device behind another unit cannot attach to it (EINVAL, the kernel's
  * "incompatible domain"). It holds its IOAS (which then cannot be destroyed)
  * and reserves in it what lies outside the unit's aperture. Its dirty bits
- * are kept per IOVA page while tracking is on; reading them is a later model.
+ * are kept per IOVA page while tracking is on (a device's DMA writes set
+ * them, an unmap drops them with the IOPTEs, enabling tracking clears
+ * them) and read, and cleared, through IOMMU_HWPT_GET_DIRTY_BITMAP. The
+ * user's bitmap is written as the kernel's iova_bitmap writes it (bits set,
+ * never cleared), a model shared with VFIO's DMA logging reports (vfio.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/iommufd.h>
 
@@ -23,71 +31,299 @@
 #define V(maj, min) FAKE_KVER(maj, min)
 
 /* ------------------------------------------------------------------ */
-/* Dirty bits                                                          */
+/* Dirty records: runs of pages                                        */
 
-static uint64_t hash_page(uint64_t page)
+/* The first run that ends at or after @page. */
+static size_t dirty_lower(const struct fake_dirty *d, uint64_t page)
 {
-	page ^= page >> 33;
-	page *= UINT64_C(0xff51afd7ed558ccd);
-	page ^= page >> 33;
-	return page;
+	size_t lo = 0, hi = d->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->runs[mid].last < page)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
-static bool dirty_insert(struct fake_dirty *d, uint64_t page)
+bool fake_dirty_reserve(struct fake_dirty *d, size_t extra)
 {
-	size_t i;
+	struct fake_range *runs;
+	size_t cap;
 
-	if ((d->nr + 1) * 4 > d->cap * 3) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		uint64_t *slots = calloc(cap, sizeof(*slots));
-
-		if (!slots)
-			return false;
-		for (size_t j = 0; j < d->cap; j++) {
-			if (!d->slots[j])
-				continue;
-			for (i = hash_page(d->slots[j] - 1) & (cap - 1); slots[i];
-			     i = (i + 1) & (cap - 1))
-				;
-			slots[i] = d->slots[j];
-		}
-		free(d->slots);
-		d->slots = slots;
-		d->cap = cap;
-	}
-	for (i = hash_page(page) & (d->cap - 1); d->slots[i];
-	     i = (i + 1) & (d->cap - 1))
-		if (d->slots[i] == page + 1)
-			return true;
-	d->slots[i] = page + 1;
-	d->nr++;
+	if (d->nr + extra <= d->cap)
+		return true;
+	cap = d->cap ? d->cap * 2 : 16;
+	while (cap < d->nr + extra)
+		cap *= 2;
+	runs = realloc(d->runs, cap * sizeof(*runs));
+	if (!runs)
+		return false;
+	d->runs = runs;
+	d->cap = cap;
 	return true;
 }
 
-static void dirty_clear(struct fake_dirty *d)
+bool fake_dirty_add(struct fake_dirty *d, uint64_t first, uint64_t last)
 {
-	free(d->slots);
+	/* Runs that overlap [first, last] or touch it merge with it. */
+	size_t i = dirty_lower(d, first ? first - 1 : 0), j = i;
+
+	while (j < d->nr &&
+	       (last == UINT64_MAX || d->runs[j].start <= last + 1))
+		j++;
+	if (i == j) {
+		if (!fake_dirty_reserve(d, 1))
+			return false;
+		memmove(&d->runs[i + 1], &d->runs[i],
+			(d->nr - i) * sizeof(*d->runs));
+		d->runs[i].start = first;
+		d->runs[i].last = last;
+		d->nr++;
+		return true;
+	}
+	if (d->runs[i].start > first)
+		d->runs[i].start = first;
+	d->runs[i].last = d->runs[j - 1].last > last ? d->runs[j - 1].last :
+						       last;
+	memmove(&d->runs[i + 1], &d->runs[j], (d->nr - j) * sizeof(*d->runs));
+	d->nr -= j - i - 1;
+	return true;
+}
+
+int fake_dirty_clear(struct fake_dirty *d, uint64_t first, uint64_t last)
+{
+	size_t i = dirty_lower(d, first), j;
+
+	if (i == d->nr || d->runs[i].start > last)
+		return 0;
+	if (d->runs[i].start < first && d->runs[i].last > last) {
+		/* a hole in the middle of one run */
+		if (!fake_dirty_reserve(d, 1))
+			return -ENOMEM;
+		memmove(&d->runs[i + 2], &d->runs[i + 1],
+			(d->nr - i - 1) * sizeof(*d->runs));
+		d->runs[i + 1].start = last + 1;
+		d->runs[i + 1].last = d->runs[i].last;
+		d->runs[i].last = first - 1;
+		d->nr++;
+		return 0;
+	}
+	if (d->runs[i].start < first)
+		d->runs[i++].last = first - 1;
+	for (j = i; j < d->nr && d->runs[j].last <= last; j++)
+		;
+	if (j < d->nr && d->runs[j].start <= last)
+		d->runs[j].start = last + 1;
+	memmove(&d->runs[i], &d->runs[j], (d->nr - j) * sizeof(*d->runs));
+	d->nr -= j - i;
+	return 0;
+}
+
+void fake_dirty_free(struct fake_dirty *d)
+{
+	free(d->runs);
 	memset(d, 0, sizeof(*d));
+}
+
+/* ------------------------------------------------------------------ */
+/* The user's bitmap (the kernel's iova_bitmap)                        */
+
+/*
+ * Bytes from @uaddr on, up to @len, in pages that pin_user_pages() could
+ * pin: those a VMA backs (mincore() answers ENOMEM for the others).
+ */
+static uint64_t user_prefix(uint64_t uaddr, uint64_t len)
+{
+	const uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE);
+	unsigned char vec[256];
+	uint64_t page = uaddr & ~(ps - 1), end;
+
+	if (__builtin_add_overflow(uaddr, len, &end) || end > UINTPTR_MAX) {
+		end = (uint64_t)UINTPTR_MAX & ~(ps - 1);
+		if (end <= uaddr)
+			return 0;
+		len = end - uaddr;
+	}
+	while (page < end) {
+		uint64_t n = (end - page + ps - 1) / ps, k;
+
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (!mincore((void *)(uintptr_t)page, n * ps, vec)) {
+			page += n * ps;
+			continue;
+		}
+		/* a page of the chunk is not mapped: the first one */
+		for (k = 0; k < n; k++)
+			if (mincore((void *)(uintptr_t)(page + k * ps), ps, vec))
+				break;
+		page += k * ps;
+		return page > uaddr ? page - uaddr : 0;
+	}
+	return len;
+}
+
+void fake_iova_bitmap_init(struct fake_iova_bitmap *bm, uint64_t iova,
+			   uint64_t last, uint64_t page_size, uint64_t uptr)
+{
+	uint64_t words;
+
+	memset(bm, 0, sizeof(*bm));
+	bm->iova = iova;
+	bm->last = last;
+	bm->pgshift = (unsigned int)__builtin_ctzll(page_size);
+	bm->uptr = uptr;
+	words = (((last - iova) >> bm->pgshift) >> 6) + 1;
+	bm->need = words * sizeof(uint64_t);
+	bm->avail = user_prefix(uptr, bm->need);
+}
+
+/* OR the word being built into the user's: false if it cannot be. */
+static bool bitmap_flush(struct fake_iova_bitmap *bm)
+{
+	uint64_t off, v;
+	char *uaddr;
+
+	if (!bm->have_word)
+		return true;
+	bm->have_word = false;
+	off = bm->word_idx * sizeof(uint64_t);
+	if (off >= bm->avail || bm->avail - off < sizeof(uint64_t))
+		return false;
+	uaddr = (char *)(uintptr_t)(bm->uptr + off);
+	if (fake_copy_from_user(&v, uaddr, sizeof(v)))
+		return false;
+	v |= bm->word;
+	return !fake_copy_to_user(uaddr, &v, sizeof(v));
+}
+
+/* Set bits [b0, b1]; false (with *stop_bit) when the bitmap stops short. */
+static bool bitmap_set_bits(struct fake_iova_bitmap *bm, uint64_t b0,
+			    uint64_t b1, uint64_t *stop_bit)
+{
+	for (uint64_t w = b0 >> 6; w <= b1 >> 6; w++) {
+		unsigned int lo = w == b0 >> 6 ? (unsigned int)(b0 & 63) : 0;
+		unsigned int hi = w == b1 >> 6 ? (unsigned int)(b1 & 63) : 63;
+		uint64_t mask = (UINT64_MAX >> (63 - hi)) & (UINT64_MAX << lo);
+
+		if (bm->have_word && bm->word_idx != w) {
+			uint64_t prev = bm->word_idx;
+
+			if (!bitmap_flush(bm)) {
+				*stop_bit = prev << 6;
+				return false;
+			}
+		}
+		if (!bm->have_word) {
+			bm->have_word = true;
+			bm->word_idx = w;
+			bm->word = 0;
+		}
+		bm->word |= mask;
+	}
+	return true;
+}
+
+int fake_iova_bitmap_report(struct fake_iova_bitmap *bm, struct fake_dirty *d,
+			    unsigned int shift, bool all, uint64_t start,
+			    uint64_t last, bool clear)
+{
+	struct fake_range whole = { start >> shift, last >> shift };
+	const struct fake_range *runs = all ? &whole : d->runs;
+	size_t nr = all ? 1 : d->nr;
+	uint64_t stop_bit = 0, clear_last = last;
+	bool stopped = false;
+
+	/* Clearing splits at most one run: make room first, so that what was
+	 * reported is always cleared. */
+	if (clear && !all && !fake_dirty_reserve(d, 1))
+		return -ENOMEM;
+	for (size_t i = all ? 0 : dirty_lower(d, start >> shift);
+	     i < nr && runs[i].start <= last >> shift; i++) {
+		uint64_t a = runs[i].start << shift;
+		uint64_t b = (runs[i].last << shift) | ((UINT64_C(1) << shift) - 1);
+
+		if (a < start)
+			a = start;
+		if (b > last)
+			b = last;
+		if (!bitmap_set_bits(bm, (a - bm->iova) >> bm->pgshift,
+				     (b - bm->iova) >> bm->pgshift, &stop_bit)) {
+			stopped = true;
+			break;
+		}
+	}
+	if (!stopped && bm->have_word) {
+		uint64_t idx = bm->word_idx;
+
+		if (!bitmap_flush(bm)) {
+			stop_bit = idx << 6;
+			stopped = true;
+		}
+	}
+	/* Nor is a bitmap whose pages could not all be pinned walked to its
+	 * end (the next window's pin fails). */
+	if (!stopped && bm->avail < bm->need) {
+		uint64_t first_bad = bm->avail / sizeof(uint64_t);
+
+		if (((last - bm->iova) >> bm->pgshift) >> 6 >= first_bad) {
+			stop_bit = first_bad << 6;
+			stopped = true;
+		}
+	}
+	if (stopped) {
+		uint64_t stop_iova = bm->iova + (stop_bit << bm->pgshift);
+
+		bm->stopped = true;
+		/* Forget only the pages wholly reported before the stop. */
+		if (stop_iova <= start ||
+		    (stop_iova >> shift) <= (start >> shift))
+			clear = false;
+		else
+			clear_last = ((stop_iova >> shift) << shift) - 1;
+	}
+	if (clear && !all)
+		(void)fake_dirty_clear(d, start >> shift, clear_last >> shift);
+	return stopped ? -EFAULT : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The IOPTE dirty bits of a HWPT                                      */
+
+static unsigned int page_shift(const struct fake_hwpt *hwpt)
+{
+	return (unsigned int)__builtin_ctzll(hwpt->ictx->fake->page_size);
 }
 
 /*
  * The IOMMU sets the dirty bit of every IOPTE a device writes through while
- * tracking is on (the hook for IOMMU_HWPT_GET_DIRTY_BITMAP, a later model).
- * Without memory to record a page, the HWPT's pages all count as dirty.
+ * tracking is on. Without memory to record a page, the HWPT's pages all
+ * count as dirty (until tracking is enabled again).
  */
 void fake_hwpt_mark_dirty(struct fake_hwpt *hwpt, uint64_t iova, uint64_t len)
 {
-	uint64_t page_size = hwpt->ictx->fake->page_size;
+	unsigned int shift = page_shift(hwpt);
+	uint64_t last;
 
 	if (!hwpt->dirty_enabled || !len)
 		return;
-	for (uint64_t p = iova / page_size; p <= (iova + len - 1) / page_size;
-	     p++) {
-		if (!dirty_insert(&hwpt->dirty, p)) {
-			hwpt->dirty_all = true;
-			return;
-		}
-	}
+	if (__builtin_add_overflow(iova, len - 1, &last))
+		last = UINT64_MAX;
+	if (!fake_dirty_add(&hwpt->dirty, iova >> shift, last >> shift))
+		hwpt->dirty_all = true;
+}
+
+void fake_hwpt_forget_dirty(struct fake_hwpt *hwpt, uint64_t iova,
+			    uint64_t last)
+{
+	unsigned int shift = page_shift(hwpt);
+
+	if (fake_dirty_clear(&hwpt->dirty, iova >> shift, last >> shift))
+		hwpt->dirty_all = true;	/* could not split: over-report */
 }
 
 /* ------------------------------------------------------------------ */
@@ -153,7 +389,7 @@ void fake_hwpt_destroy(struct fake_ictx *ictx, struct fake_object *obj)
 	ioas->obj.users--;
 	if (hwpt->fault)
 		hwpt->fault->users--;
-	dirty_clear(&hwpt->dirty);
+	fake_dirty_free(&hwpt->dirty);
 	free(hwpt);
 }
 
@@ -418,9 +654,64 @@ int fake_hwpt_set_dirty_tracking_ioctl(struct fake_ucmd *ucmd)
 	enable = cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
 	/* Enabling starts from a clean snapshot. */
 	if (enable) {
-		dirty_clear(&hwpt->dirty);
+		fake_dirty_free(&hwpt->dirty);
 		hwpt->dirty_all = false;
 	}
 	hwpt->dirty_enabled = enable;
 	return 0;
+}
+
+/*
+ * iommufd_hwpt_get_dirty_bitmap(): the kernel's checks in its order, then
+ * iopt_read_and_clear_dirty_data(). The driver (VT-d) reads the IOPTEs of
+ * the areas that follow each other from @iova on: the first IOVA not mapped
+ * ends the walk (the kernel's contiguous-area iterator fails there), and so
+ * does a HWPT whose tracking is off (the driver refuses to read it). Both
+ * failures, like a bitmap the kernel cannot pin, are swallowed by
+ * iommu_read_and_clear_dirty(), which returns 0 whatever its walk met: the
+ * bits it did not reach are simply not set.
+ */
+int fake_hwpt_get_dirty_bitmap_ioctl(struct fake_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct fake_iova_bitmap bm;
+	struct fake_object *obj;
+	struct fake_hwpt *hwpt;
+	uint64_t align, last, contig_last;
+	int ret;
+
+	if ((cmd->flags & ~fake_valid_flags(ucmd->kver,
+					    IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	obj = fake_object_get(ucmd->ictx, cmd->hwpt_id, FAKE_OBJ_HWPT_PAGING);
+	if (!obj)
+		return -ENOENT;
+	hwpt = fake_container_of(obj, struct fake_hwpt, obj);
+
+	/* iommufd_check_iova_range() */
+	align = hwpt->ioas->iopt.iova_alignment;
+	if (__builtin_add_overflow(cmd->iova, cmd->length - 1, &last))
+		return -EOVERFLOW;
+	if ((cmd->iova & (align - 1)) || ((last + 1) & (align - 1)))
+		return -EINVAL;
+	if (!cmd->page_size)
+		return -EINVAL;
+	if ((cmd->iova & (cmd->page_size - 1)) ||
+	    ((last + 1) & (cmd->page_size - 1)))
+		return -EINVAL;
+
+	/* iommu_read_and_clear_dirty(): a domain without dirty ops */
+	if (!hwpt->dirty_ops)
+		return -EOPNOTSUPP;
+	if (!hwpt->dirty_enabled)
+		return 0;
+	if (!fake_iopt_contig(&hwpt->ioas->iopt, cmd->iova, last, &contig_last))
+		return 0;
+	fake_iova_bitmap_init(&bm, cmd->iova, last, cmd->page_size, cmd->data);
+	ret = fake_iova_bitmap_report(&bm, &hwpt->dirty, page_shift(hwpt),
+				      hwpt->dirty_all, cmd->iova, contig_last,
+				      !(cmd->flags &
+					IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR));
+	return ret == -ENOMEM ? ret : 0;
 }

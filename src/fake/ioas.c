@@ -556,6 +556,7 @@ static void area_destroy(struct iommufd_fake *fake, struct fake_iopt *iopt,
 static int iopt_unmap_range(struct iommufd_fake *fake, struct fake_iopt *iopt,
 			    uint64_t start, uint64_t last, uint64_t *unmapped)
 {
+	struct fake_ioas *ioas = fake_container_of(iopt, struct fake_ioas, iopt);
 	struct fake_area *area;
 	uint64_t bytes = 0;
 	int ret = 0;
@@ -566,6 +567,9 @@ static int iopt_unmap_range(struct iommufd_fake *fake, struct fake_iopt *iopt,
 			break;
 		}
 		bytes += area->last - area->iova + 1;
+		/* The IOPTEs go, and their dirty bits with them. */
+		for (struct fake_hwpt *h = ioas->hwpts; h; h = h->ioas_next)
+			fake_hwpt_forget_dirty(h, area->iova, area->last);
 		area_destroy(fake, iopt, area);
 	}
 	*unmapped = bytes;
@@ -772,6 +776,24 @@ int fake_iopt_rw(struct iommufd_fake *fake, struct fake_iopt *iopt,
 		cur += n;
 	}
 	return 0;
+}
+
+bool fake_iopt_contig(struct fake_iopt *iopt, uint64_t iova, uint64_t last,
+		      uint64_t *contig_last)
+{
+	struct fake_area *area = area_floor(iopt->root, iova);
+
+	if (!area || area->last < iova)
+		return false;
+	while (area->last < last) {
+		struct fake_area *next = area_ceil(iopt->root, area->last + 1);
+
+		if (!next || next->iova != area->last + 1)
+			break;
+		area = next;
+	}
+	*contig_last = area->last < last ? area->last : last;
+	return true;
 }
 
 struct fake_ioas *fake_ioas_alloc(struct fake_ictx *ictx)

@@ -312,24 +312,11 @@ static int lookup_later_model(struct fake_ucmd *ucmd, uint32_t id,
 }
 
 /*
- * Commands whose model comes later (dirty bitmaps, vIOMMUs): the checks the
+ * Commands whose model comes later (invalidations, vIOMMUs): the checks the
  * kernel makes before its first object lookup, then that lookup. The order
  * matters: a caller probing a feature sees EOPNOTSUPP only where the kernel
  * checks the field before the lookup.
  */
-/* Reading the dirty bits is a later model: the lookup, then EOPNOTSUPP for
- * a HWPT that exists (the bits are kept: see fake_hwpt_mark_dirty()). */
-static int fake_hwpt_get_dirty_bitmap(struct fake_ucmd *ucmd)
-{
-	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
-
-	if ((cmd->flags & ~fake_valid_flags(ucmd->kver,
-					    IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)) ||
-	    cmd->__reserved)
-		return -EOPNOTSUPP;
-	return lookup_later_model(ucmd, cmd->hwpt_id, FAKE_OBJ_HWPT_PAGING);
-}
-
 static int fake_hwpt_invalidate(struct fake_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
@@ -506,7 +493,7 @@ static const struct fake_ioctl_op fake_ioctl_ops[] = {
 	OP(HWPT_SET_DIRTY_TRACKING, V(6, 7), iommu_hwpt_set_dirty_tracking,
 	   __reserved, fake_hwpt_set_dirty_tracking_ioctl),
 	OP(HWPT_GET_DIRTY_BITMAP, V(6, 7), iommu_hwpt_get_dirty_bitmap, data,
-	   fake_hwpt_get_dirty_bitmap),
+	   fake_hwpt_get_dirty_bitmap_ioctl),
 	OP(HWPT_INVALIDATE, V(6, 8), iommu_hwpt_invalidate, __reserved,
 	   fake_hwpt_invalidate),
 	OP(FAULT_QUEUE_ALLOC, V(6, 11), iommu_fault_alloc, out_fault_fd,

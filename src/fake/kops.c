@@ -153,7 +153,7 @@ FAKE_EXPORT int iommufd__fake_default_kernel(struct iommufd_kernel *out)
 	if (!out)
 		return -EINVAL;
 	if (!fake)
-		return -ENOMEM;
+		return fake_default_error();
 	out->ops = &fake_kernel_ops;
 	out->priv = fake;
 	return 0;

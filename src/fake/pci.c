@@ -336,6 +336,7 @@ void fake_pci_free(struct fake_device *dev)
 	close_efd(&dev->intx_efd);
 	close_efd(&dev->err_efd);
 	close_efd(&dev->req_efd);
+	fake_dma_log_stop(dev);
 }
 
 /* One access of 1, 2, 4 or 8 bytes at @off of a BAR. */
@@ -877,6 +878,8 @@ void fake_pci_close_device(struct fake_device *dev)
 	close_efd(&dev->err_efd);
 	close_efd(&dev->req_efd);
 	dev->low_power = false;
+	/* The driver's close stops its DMA logging (mlx5 frees the tracker). */
+	fake_dma_log_stop(dev);
 	/* The virtual MSI/MSI-X enables go with vfio's vconfig. */
 	if (dev->msi_cap)
 		dev->cfg[dev->msi_cap + 2] &= (uint8_t)~MSI_FLAGS_ENABLE;

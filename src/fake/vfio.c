@@ -2,8 +2,9 @@
 /*
  * The VFIO device file of the fake kernel (/dev/vfio/devices/vfioN, Linux
  * 6.6+): open, VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT and
- * DETACH, VFIO_DEVICE_FEATURE, and the hand-off of the other ioctls, reads,
- * writes and mmaps to the device's driver (pci.c). Modelled on
+ * DETACH, VFIO_DEVICE_FEATURE (with the core's migration and DMA logging
+ * features: device dirty tracking), and the hand-off of the other ioctls,
+ * reads, writes and mmaps to the device's driver (pci.c). Modelled on
  * drivers/vfio/{vfio_main.c,device_cdev.c,iommufd.c}; the rules are the
  * kernel's, the code is ours.
  *
@@ -339,30 +340,331 @@ static long df_ioctl_detach(struct fake_df *df, void *arg)
 /* Device features (vfio_ioctl_device_feature())                        */
 
 /*
- * Features of the VFIO core: migration (mig_ops) and DMA logging (log_ops).
- * No fake device has them yet, so each is ENOTTY, as for a kernel driver
- * without them; their models slot in here.
+ * Features of the VFIO core that a driver backs with its mig_ops (migration)
+ * and its log_ops (DMA logging): vfio_main.c checks the request, the driver
+ * does the work. A device has them when the machine says its driver has
+ * them (iommufd_fake_set_migration(), iommufd_fake_set_dma_logging()), as
+ * mlx5's and pds' variant drivers do; vfio-pci itself has neither (ENOTTY).
  */
+
+/* VFIO_DEVICE_FEATURE_DMA_LOGGING_* (6.2); MIG_DATA_SIZE and PRE_COPY (6.3) */
+#define KVER_DMA_LOGGING V(6, 2)
+#define KVER_PRE_COPY V(6, 3)
+/* The tracked page sizes of the fake's tracker (mlx5 clamps to its caps). */
+#define LOG_MIN_SHIFT 12
+#define LOG_MAX_SHIFT 30
+
+static uint64_t migration_flags(const struct fake_device *dev)
+{
+	uint64_t flags = dev->migration_flags;
+
+	if (dev->fake->kver < KVER_PRE_COPY)
+		flags &= ~(uint64_t)VFIO_MIGRATION_PRE_COPY;
+	return flags;
+}
+
 static int feature_migration(struct fake_df *df, uint32_t flags, void *arg,
 			     size_t argsz)
 {
-	(void)flags;
-	(void)arg;
-	(void)argsz;
-	if (!df->dev->mig_ops)
+	struct fake_device *dev = df->dev;
+	int ret;
+
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_MIGRATION: {
+		struct vfio_device_feature_migration mig = {
+			.flags = migration_flags(dev),
+		};
+
+		if (!dev->migration_flags)
+			return -ENOTTY;
+		ret = fake_vfio_check_feature(flags, argsz,
+					      VFIO_DEVICE_FEATURE_GET,
+					      sizeof(mig));
+		if (ret != 1)
+			return ret;
+		return fake_copy_to_user(arg, &mig, sizeof(mig));
+	}
+	case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE: {
+		struct vfio_device_feature_mig_state mig;
+
+		if (!dev->migration_flags)
+			return -ENOTTY;
+		ret = fake_vfio_check_feature(flags, argsz,
+					      VFIO_DEVICE_FEATURE_GET |
+						      VFIO_DEVICE_FEATURE_SET,
+					      sizeof(mig));
+		if (ret != 1)
+			return ret;
+		if (fake_copy_from_user(&mig, arg, sizeof(mig)))
+			return -EFAULT;
+		/*
+		 * The device is always RUNNING: the migration states and their
+		 * data fds are not modelled. vfio_mig_get_next_state() refuses
+		 * an unknown state (EINVAL); staying in RUNNING is a no-op.
+		 */
+		ret = 0;
+		if (flags & VFIO_DEVICE_FEATURE_GET)
+			mig.device_state = VFIO_DEVICE_STATE_RUNNING;
+		else if (mig.device_state >= VFIO_DEVICE_STATE_NR)
+			ret = -EINVAL;
+		else if (mig.device_state != VFIO_DEVICE_STATE_RUNNING)
+			ret = -EOPNOTSUPP;
+		mig.data_fd = -1;
+		if (fake_copy_to_user(arg, &mig, sizeof(mig)))
+			return -EFAULT;
+		return ret;
+	}
+	case VFIO_DEVICE_FEATURE_MIG_DATA_SIZE:
+		if (dev->fake->kver < KVER_PRE_COPY)
+			return fake_pci_feature(df, flags, arg, argsz);
+		if (!dev->migration_flags)
+			return -ENOTTY;
+		ret = fake_vfio_check_feature(
+			flags, argsz, VFIO_DEVICE_FEATURE_GET,
+			sizeof(struct vfio_device_feature_mig_data_size));
+		if (ret != 1)
+			return ret;
+		return -EOPNOTSUPP;	/* no migration data: not modelled */
+	default:
 		return -ENOTTY;
-	return -ENOTTY;
+	}
+}
+
+static int cmp_range_start(const void *a, const void *b)
+{
+	const struct fake_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * vfio_combine_iova_ranges(): while there are more ranges than the tracker
+ * takes, merge the two neighbours with the smallest gap (the first such
+ * pair), so that the tracker covers the gap too.
+ */
+static void combine_ranges(struct fake_range *r, size_t *n, size_t max)
+{
+	while (*n > max && *n > 1) {
+		uint64_t min_gap = UINT64_MAX;
+		size_t at = 1;
+
+		for (size_t i = 1; i < *n; i++) {
+			uint64_t gap = r[i].start - r[i - 1].last;
+
+			if (gap < min_gap) {
+				min_gap = gap;
+				at = i;
+			}
+		}
+		r[at - 1].last = r[at].last;
+		memmove(&r[at], &r[at + 1], (*n - at - 1) * sizeof(*r));
+		(*n)--;
+	}
+}
+
+/* The driver's log_start (mlx5vf_start_page_tracker()): one tracker per
+ * device; the page size rounded down to a power of two and clamped to what
+ * the tracker does; more ranges than it takes merged. */
+static int log_start(struct fake_device *dev, struct fake_range *nodes,
+		     size_t n, uint64_t *page_size)
+{
+	struct fake_dma_log *log = &dev->log;
+	unsigned int shift = LOG_MIN_SHIFT;
+	size_t kept = 0;
+
+	if (log->active)
+		return -EINVAL;
+	if (*page_size)
+		shift = 63 - (unsigned int)__builtin_clzll(*page_size);
+	if (shift < LOG_MIN_SHIFT)
+		shift = LOG_MIN_SHIFT;
+	if (shift > LOG_MAX_SHIFT)
+		shift = LOG_MAX_SHIFT;
+	/* A range of length 0 (but one) tracks nothing. */
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i].start <= nodes[i].last)
+			nodes[kept++] = nodes[i];
+	qsort(nodes, kept, sizeof(*nodes), cmp_range_start);
+	if (log->max_ranges)
+		combine_ranges(nodes, &kept, log->max_ranges);
+	log->ranges = nodes;
+	log->nr_ranges = kept;
+	log->shift = shift;
+	log->active = true;
+	log->dirty_all = false;
+	*page_size = UINT64_C(1) << shift;
+	return 0;
+}
+
+void fake_dma_log_stop(struct fake_device *dev)
+{
+	struct fake_dma_log *log = &dev->log;
+
+	free(log->ranges);
+	log->ranges = NULL;
+	log->nr_ranges = 0;
+	fake_dirty_free(&log->dirty);
+	log->dirty_all = false;
+	log->active = false;
+}
+
+void fake_dma_log_mark(struct fake_device *dev, uint64_t iova, uint64_t len)
+{
+	struct fake_dma_log *log = &dev->log;
+	uint64_t last;
+
+	if (!log->active || !len)
+		return;
+	if (__builtin_add_overflow(iova, len - 1, &last))
+		last = UINT64_MAX;
+	for (size_t i = 0; i < log->nr_ranges; i++) {
+		const struct fake_range *r = &log->ranges[i];
+		uint64_t a = iova > r->start ? iova : r->start;
+		uint64_t b = last < r->last ? last : r->last;
+
+		if (a > b)
+			continue;
+		if (!fake_dirty_add(&log->dirty, a >> log->shift,
+				    b >> log->shift))
+			log->dirty_all = true;
+	}
+}
+
+/* vfio_ioctl_device_feature_logging_start() */
+static int logging_start(struct fake_device *dev, uint32_t flags, void *arg,
+			 size_t argsz)
+{
+	const uint32_t max_nodes =
+		(uint32_t)(dev->fake->page_size /
+			   sizeof(struct vfio_device_feature_dma_logging_range));
+	struct vfio_device_feature_dma_logging_control control;
+	struct vfio_device_feature_dma_logging_range range;
+	struct fake_range *nodes;
+	uint64_t page_size;
+	uint32_t nnodes;
+	int ret;
+
+	ret = fake_vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
+				      sizeof(control));
+	if (ret != 1)
+		return ret;
+	if (fake_copy_from_user(&control, arg, sizeof(control)))
+		return -EFAULT;
+	nnodes = control.num_ranges;
+	if (!nnodes)
+		return -EINVAL;
+	if (nnodes > max_nodes)
+		return -E2BIG;
+	nodes = calloc(nnodes, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nnodes; i++) {
+		uint64_t end, u = control.ranges + (uint64_t)i * sizeof(range);
+
+		if (fake_copy_from_user(&range, (const void *)(uintptr_t)u,
+					sizeof(range))) {
+			ret = -EFAULT;
+			goto out;
+		}
+		/* IS_ALIGNED(): a page size of 0 aligns only 0 */
+		if ((range.iova & (control.page_size - 1)) ||
+		    (range.length & (control.page_size - 1))) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (__builtin_add_overflow(range.iova, range.length, &end)) {
+			ret = -EOVERFLOW;
+			goto out;
+		}
+		nodes[i].start = range.iova;
+		nodes[i].last = range.iova + range.length - 1;
+		/* interval_tree_iter_first(): overlapping ranges (in any
+		 * order: the tree sorts them) */
+		for (uint32_t j = 0; j < i; j++) {
+			if (nodes[j].start <= nodes[i].last &&
+			    nodes[j].last >= nodes[i].start) {
+				ret = -EINVAL;
+				goto out;
+			}
+		}
+	}
+	page_size = control.page_size;
+	ret = log_start(dev, nodes, nnodes, &page_size);
+	if (ret)
+		goto out;
+	control.page_size = page_size;
+	nodes = NULL;	/* the tracker's now */
+	if (fake_copy_to_user(arg, &control, sizeof(control))) {
+		fake_dma_log_stop(dev);
+		ret = -EFAULT;
+	}
+out:
+	free(nodes);
+	return ret;
+}
+
+/* vfio_ioctl_device_feature_logging_report(), and the driver's
+ * log_read_and_clear for what it tracked */
+static int logging_report(struct fake_device *dev, uint32_t flags, void *arg,
+			  size_t argsz)
+{
+	struct vfio_device_feature_dma_logging_report report;
+	struct fake_dma_log *log = &dev->log;
+	struct fake_iova_bitmap bm;
+	uint64_t end;
+	int ret;
+
+	ret = fake_vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
+				      sizeof(report));
+	if (ret != 1)
+		return ret;
+	if (fake_copy_from_user(&report, arg, sizeof(report)))
+		return -EFAULT;
+	if (report.page_size < 4096 ||
+	    (report.page_size & (report.page_size - 1)))
+		return -EINVAL;
+	if (__builtin_add_overflow(report.iova, report.length, &end))
+		return -EOVERFLOW;
+	/* iova_bitmap_for_each() pins the first window before asking the
+	 * driver anything */
+	fake_iova_bitmap_init(&bm, report.iova,
+			      report.length ? end - 1 : report.iova,
+			      report.page_size, report.bitmap);
+	if (!bm.avail)
+		return -EFAULT;
+	/* mlx5vf_tracker_read_and_clear(): no tracker, EINVAL */
+	if (!log->active)
+		return -EINVAL;
+	if (!report.length)
+		return 0;
+	return fake_iova_bitmap_report(&bm, &log->dirty, log->shift,
+				       log->dirty_all, report.iova, end - 1,
+				       true);
 }
 
 static int feature_dma_logging(struct fake_df *df, uint32_t flags, void *arg,
 			       size_t argsz)
 {
-	(void)flags;
-	(void)arg;
-	(void)argsz;
-	if (!df->dev->log_ops)
+	struct fake_device *dev = df->dev;
+	int ret;
+
+	if (dev->fake->kver < KVER_DMA_LOGGING)	/* unknown to the core */
+		return fake_pci_feature(df, flags, arg, argsz);
+	if (!dev->log.supported)
 		return -ENOTTY;
-	return -ENOTTY;
+	switch (flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+		return logging_start(dev, flags, arg, argsz);
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+		ret = fake_vfio_check_feature(flags, argsz,
+					      VFIO_DEVICE_FEATURE_SET, 0);
+		if (ret != 1)
+			return ret;
+		fake_dma_log_stop(dev);	/* no tracker: nothing to do */
+		return 0;
+	default:
+		return logging_report(dev, flags, arg, argsz);
+	}
 }
 
 static long df_ioctl_feature(struct fake_df *df, void *arg)
@@ -666,4 +968,61 @@ int fake_vfio_group_device_open(struct fake_vgroup *vg,
 	df->next = dev->files;
 	dev->files = df;
 	return fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* The machine: what a device's driver supports                        */
+
+static int device_config(struct iommufd_fake *fake, const char *name,
+			 struct fake_device **out)
+{
+	struct fake_device *dev = fake_device_find(fake, name);
+
+	if (!dev)
+		return -ENOENT;
+	if (dev->kind != FAKE_DEV_PCI)
+		return -EINVAL;	/* an mdev driver has neither */
+	if (dev->files)
+		return -EBUSY;	/* the driver is in use */
+	*out = dev;
+	return 0;
+}
+
+FAKE_EXPORT int iommufd_fake_set_dma_logging(struct iommufd_fake *fake,
+					     const char *name, bool supported,
+					     uint32_t max_ranges)
+{
+	struct fake_device *dev;
+	int ret;
+
+	if (!fake || !name || (!supported && max_ranges))
+		return -EINVAL;
+	pthread_mutex_lock(&fake->lock);
+	ret = device_config(fake, name, &dev);
+	if (!ret) {
+		dev->log.supported = supported;
+		dev->log.max_ranges = max_ranges;
+	}
+	pthread_mutex_unlock(&fake->lock);
+	return ret;
+}
+
+FAKE_EXPORT int iommufd_fake_set_migration(struct iommufd_fake *fake,
+					   const char *name, uint64_t flags)
+{
+	const uint64_t known = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+			       VFIO_MIGRATION_PRE_COPY;
+	struct fake_device *dev;
+	int ret;
+
+	/* vfio_pci_core_register_device(): migration means STOP_COPY */
+	if (!fake || !name || (flags & ~known) ||
+	    (flags && !(flags & VFIO_MIGRATION_STOP_COPY)))
+		return -EINVAL;
+	pthread_mutex_lock(&fake->lock);
+	ret = device_config(fake, name, &dev);
+	if (!ret)
+		dev->migration_flags = flags;
+	pthread_mutex_unlock(&fake->lock);
+	return ret;
 }
