@@ -24,11 +24,18 @@ static inline bool example_env_fake(void)
 		     !strcasecmp(v, "true"));
 }
 
+/* The kernel interface a context drives: iommufd, or (on kernels without
+ * it, such as Debian 12's 6.1) VFIO's type1 container. */
+static inline const char *example_ctx_api(const struct iommufd_ctx *ctx)
+{
+	return iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_IOAS) ?
+	       "iommufd (/dev/iommu)" : "VFIO type1 container (/dev/vfio/vfio)";
+}
+
 /*
  * Open a context, telling @say (stdout, or stderr when stdout carries data)
  * which kernel it is on. On failure *ctx is NULL and the reason is on
- * stderr: a real kernel without iommufd (before 6.2, or without
- * CONFIG_IOMMUFD) gives -ENOENT.
+ * stderr: a real kernel with neither iommufd nor VFIO gives -ENOENT.
  */
 static inline int example_ctx_open(const char *prog, FILE *say,
 				   struct iommufd_ctx **ctx)
@@ -45,15 +52,14 @@ static inline int example_ctx_open(const char *prog, FILE *say,
 	ret = iommufd_ctx_new(NULL, ctx);
 	if (ret) {
 		*ctx = NULL;
-		fprintf(stderr, "%s: cannot open an iommufd context: %s%s\n", prog,
+		fprintf(stderr, "%s: cannot open a libiommufd context: %s%s\n", prog,
 			strerror(-ret),
-			ret == -ENOENT ? " (this kernel has no /dev/iommu: Linux 6.2+ with CONFIG_IOMMUFD)" : "");
+			ret == -ENOENT ? " (neither /dev/iommu nor /dev/vfio/vfio)" : "");
 		return ret;
 	}
-	if (iommufd_ctx_is_fake(*ctx))
-		fprintf(say, "%s: kernel: fake (libiommufd-fake)\n", prog);
-	else
-		fprintf(say, "%s: kernel: real /dev/iommu\n", prog);
+	fprintf(say, "%s: kernel: %s, through %s\n", prog,
+		iommufd_ctx_is_fake(*ctx) ? "fake (libiommufd-fake)" : "real",
+		example_ctx_api(*ctx));
 	return 0;
 }
 

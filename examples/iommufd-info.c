@@ -3,7 +3,8 @@
  * iommufd-info: what a machine offers for userspace DMA. The IOMMU units and
  * the devices behind them, the IOMMU groups (type, devices, reserved
  * regions), the devices bound to VFIO (PCI and mediated), the kernel's
- * iommufd features and, for each VFIO device with a device file, what its
+ * features as the context sees them (iommufd's, or VFIO type1's on kernels
+ * without iommufd) and, for each VFIO device with a device file, what its
  * IOMMU can do (type, dirty tracking, PASID width).
  *
  *   iommufd-info           text, for people
@@ -78,7 +79,12 @@ static void probe_caps(struct info *in)
 
 		if (!in->ctx) {
 			c->err = in->ctx_err ? in->ctx_err : -ENODEV;
-			c->why = "no iommufd";
+			c->why = "no context";
+			continue;
+		}
+		if (!iommufd_ctx_has_feature(in->ctx, IOMMUFD_FEATURE_HW_INFO)) {
+			c->err = -EOPNOTSUPP;
+			c->why = "the kernel has no IOMMU_GET_HW_INFO (iommufd, Linux 6.6+)";
 			continue;
 		}
 		if (!d->has_cdev) {
@@ -86,7 +92,7 @@ static void probe_caps(struct info *in)
 			c->why = "no VFIO device file (Linux 6.6+ with CONFIG_VFIO_DEVICE_CDEV)";
 			continue;
 		}
-		c->err = iommufd_device_open(in->ctx, d->cdev_path, NULL, &dev);
+		c->err = iommufd_device_open(in->ctx, d->name, NULL, &dev);
 		if (c->err) {
 			c->why = "cannot open the device";
 			continue;
@@ -160,10 +166,11 @@ static void print_text(const struct info *in)
 			printf("    (sysfs: %s)\n", strerror(-d->error));
 	}
 
-	printf("\niommufd features:");
+	printf("\nkernel features:");
 	if (!in->ctx) {
-		printf(" unknown: no iommufd (%s)\n", strerror(-in->ctx_err));
+		printf(" unknown: no context (%s)\n", strerror(-in->ctx_err));
 	} else {
+		printf(" through %s", example_ctx_api(in->ctx));
 		for (int want = 1; want >= 0; want--) {
 			int n = 0;
 
@@ -403,9 +410,12 @@ static void print_json(const struct info *in)
 	}
 	json_close(&j, ']');
 
-	json_open(&j, "iommufd", '{');
+	json_open(&j, "context", '{');
 	json_bool(&j, "available", in->ctx != NULL);
 	if (in->ctx) {
+		json_str(&j, "api", iommufd_ctx_has_feature(in->ctx,
+							    IOMMUFD_FEATURE_IOAS) ?
+				    "iommufd" : "type1");
 		json_open(&j, "features", '{');
 		for (int f = 0; f < IOMMUFD_FEATURE__COUNT; f++)
 			json_bool(&j, iommufd_feature_name(f),
@@ -452,8 +462,8 @@ int main(int argc, char **argv)
 	 * --json, stdout carries only the document. */
 	in.ctx_err = example_ctx_open(PROG, json ? stderr : stdout, &in.ctx);
 	in.root = example_sysfs_root(in.ctx);
-	if (!in.root)
-		return fail("sysfs", -ENOENT);
+	if (!in.root)	/* the fake kernel, and it failed */
+		return fail("context", in.ctx_err ? in.ctx_err : -ENOENT);
 
 	memset(&opts, 0, sizeof(opts));
 	opts.sz = sizeof(opts);

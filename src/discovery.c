@@ -28,6 +28,7 @@
 
 #include <iommufd/discovery.h>
 #include "internal.h"
+#include "sysfs-parse.h"
 
 #define SYS_ROOT "/sys"
 #define VFIO_CDEV_DIR "/dev/vfio/devices/"
@@ -37,52 +38,16 @@
 #define ATTR_MAX 4096
 
 /* ---------------------------------------------------------------------------
- * Small parsers: strict, bounded, no locale, no sscanf.
+ * Small parsers: strict, bounded, no locale, no sscanf (hex digits and
+ * reserved regions live in sysfs-parse.c).
  */
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "0x" and 1..@maxdigits hex digits from [*p, end); advances *p. */
-static int parse_0x(const char **p, const char *end, unsigned int maxdigits,
-		    uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	unsigned int n = 0;
-	int d;
-
-	if (end - s < 3 || s[0] != '0' || s[1] != 'x')
-		return -EINVAL;
-	s += 2;
-	while (s < end && (d = hexval(*s)) >= 0) {
-		if (n == maxdigits)
-			return -EINVAL;
-		v = (v << 4) | (uint64_t)d;
-		n++;
-		s++;
-	}
-	if (!n)
-		return -EINVAL;
-	*p = s;
-	*out = v;
-	return 0;
-}
 
 /* A whole string "0x<hex>" of at most @maxdigits digits. */
 static int parse_hex_attr(const char *s, unsigned int maxdigits, uint64_t *out)
 {
 	const char *end = s + strlen(s);
 
-	if (parse_0x(&s, end, maxdigits, out) || s != end)
+	if (sysfs_parse_0x(&s, end, maxdigits, out) || s != end)
 		return -EBADMSG;
 	return 0;
 }
@@ -141,7 +106,7 @@ static int parse_hex_fixed(const char **p, unsigned int n, uint32_t *out)
 	int d;
 
 	for (unsigned int i = 0; i < n; i++) {
-		d = hexval((*p)[i]);
+		d = sysfs_hexval((*p)[i]);
 		if (d < 0)
 			return -EINVAL;
 		v = (v << 4) | (uint32_t)d;
@@ -169,7 +134,7 @@ static int pci_addr_parse(const char *s, char out[IOMMUFD_PCI_ADDR_SIZE])
 		return -EINVAL;
 	p = s;
 	if (colons == 2) {
-		while (hexval(p[dlen]) >= 0)
+		while (sysfs_hexval(p[dlen]) >= 0)
 			dlen++;
 		if (dlen < 4 || dlen > 8 || p[dlen] != ':' ||
 		    (dlen > 4 && p[0] == '0'))
@@ -216,87 +181,6 @@ static int pci_addr_cmp(const char *a, const char *b)
 	if (la != lb)
 		return la < lb ? -1 : 1;
 	return strcmp(a, b);
-}
-
-/* ---------------------------------------------------------------------------
- * Reserved regions.
- */
-
-static const struct {
-	const char *name;
-	enum iommufd_resv_type type;
-} resv_types[] = {
-	{ "direct", IOMMUFD_RESV_DIRECT },
-	{ "direct-relaxable", IOMMUFD_RESV_DIRECT_RELAXABLE },
-	{ "reserved", IOMMUFD_RESV_RESERVED },
-	{ "msi", IOMMUFD_RESV_MSI },
-};
-
-IOMMUFD_EXPORT const char *iommufd_resv_type_name(enum iommufd_resv_type type)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(resv_types); i++)
-		if (resv_types[i].type == type)
-			return resv_types[i].name;
-	return NULL;
-}
-
-/* One line "0x<start> 0x<last> <type>" and its '\n' (or the end of text). */
-static int parse_resv_line(const char **pp, const char *end,
-			   struct iommufd_reserved_region *r)
-{
-	const char *p = *pp, *tok;
-	size_t toklen;
-	size_t i;
-
-	if (parse_0x(&p, end, 16, &r->start) || p >= end || *p++ != ' ' ||
-	    parse_0x(&p, end, 16, &r->last) || p >= end || *p++ != ' ')
-		return -EINVAL;
-	tok = p;
-	while (p < end && *p != '\n')
-		p++;
-	toklen = (size_t)(p - tok);
-	for (i = 0; i < ARRAY_SIZE(resv_types); i++)
-		if (strlen(resv_types[i].name) == toklen &&
-		    !memcmp(resv_types[i].name, tok, toklen))
-			break;
-	if (i == ARRAY_SIZE(resv_types))
-		return -EINVAL;
-	if (r->start > r->last)
-		return -EINVAL;
-	r->type = resv_types[i].type;
-	if (p < end)
-		p++;	/* the newline */
-	*pp = p;
-	return 0;
-}
-
-IOMMUFD_EXPORT int iommufd_parse_reserved_regions(const char *text, size_t len,
-						  struct iommufd_reserved_region **out,
-						  size_t *nr)
-{
-	struct iommufd_reserved_region r, *regions;
-	const char *p, *end;
-	size_t n = 0, i;
-
-	if (!out || !nr || (!text && len))
-		return -EINVAL;
-	*out = NULL;
-	*nr = 0;
-	if (!len)
-		return 0;
-	/* First pass: validate and count, so nothing is allocated on error. */
-	end = text + len;
-	for (p = text; p < end; n++)
-		if (parse_resv_line(&p, end, &r))
-			return -EINVAL;
-	regions = calloc(n, sizeof(*regions));
-	if (!regions)
-		return -ENOMEM;
-	for (p = text, i = 0; i < n; i++)
-		parse_resv_line(&p, end, &regions[i]);
-	*out = regions;
-	*nr = n;
-	return 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -915,7 +799,6 @@ static int read_cdev(const char *syspath, struct iommufd_vfio_device_info *info,
 		strv_clear(&s);
 		return 0;
 	}
-	info->has_cdev = true;
 	info->vfio = true;
 	ret = join_path(path, sizeof(path), dir, name);
 	if (ret) {
@@ -923,11 +806,18 @@ static int read_cdev(const char *syspath, struct iommufd_vfio_device_info *info,
 		strv_clear(&s);
 		return 0;
 	}
-	read_cdev_node(path, name, info->cdev_path, sizeof(info->cdev_path),
-		       error);
 	ret = read_attr(path, "dev", dev, sizeof(dev));
+	if (ret == -ENOENT) {
+		/* Linux 6.1 to 6.5 put the VFIO device in sysfs without a
+		 * device file: no CONFIG_VFIO_DEVICE_CDEV before 6.6. */
+		strv_clear(&s);
+		return 0;
+	}
+	info->has_cdev = true;
 	if (ret || parse_devnum(dev, &info->cdev_major, &info->cdev_minor))
 		set_error(error, -EBADMSG);
+	read_cdev_node(path, name, info->cdev_path, sizeof(info->cdev_path),
+		       error);
 	strv_clear(&s);
 	return 0;
 }
