@@ -1,0 +1,2048 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The legacy backend: VFIO containers (/dev/vfio/vfio) with the type1 IOMMU,
+ * and VFIO groups (/dev/vfio/N), as VFIO serves them and as iommufd's compat
+ * layer does (CONFIG_IOMMUFD_VFIO_CONTAINER: the vfio-compat backend, the
+ * same code). Every container and group ioctl the library issues is in this
+ * file; the device ioctls common to every backend are in vfio.c. What this
+ * backend does is keyed on what the kernel answers (extensions, GET_INFO),
+ * never on which of the two serves it.
+ *
+ * Three kernel rules shape it (drivers/vfio/{group,container}.c, 6.1):
+ *  - a group hands out device files only while it is in a container whose
+ *    IOMMU is set, and VFIO_SET_IOMMU needs a group in the container;
+ *  - a group cannot leave its container while a device file of it is open
+ *    (EBUSY);
+ *  - the last group to leave a container takes the IOMMU and every mapping
+ *    with it.
+ * So a group gets a container of its own when the context opens its first
+ * device (GROUP_SET_CONTAINER, SET_IOMMU TYPE1v2 else TYPE1, GET_INFO), and
+ * keeps it until its last device is freed. Attaching a device binds its
+ * group's container to the IOAS: the IOAS's table is replayed into it
+ * (MAP_DMA each mapping; a failure unmaps what was replayed and fails the
+ * attach), and from then on every map, unmap and copy of the IOAS goes to
+ * every container bound to it. When the last device of a group detaches,
+ * the container is emptied (UNMAP_DMA) and unbound. An IOAS no container is
+ * bound to is "not realized": its mappings live in the table only, and the
+ * next attach replays them.
+ *
+ * Concurrency. Binding and unbinding own the IOAS (ioas_exclusive_begin():
+ * no map, unmap or copy in flight, all table entries LIVE), so the list of
+ * containers of an IOAS never changes under one of those; its readers
+ * outside that protocol (IOVA ranges, limits, allow-list) take the IOAS's
+ * mutex, which the binders also take while they change the list.
+ *
+ * IOVAs the caller does not fix are the library's choice (the kernel has
+ * none to offer), made under the table's write lock so that two maps never
+ * pick the same one: the lowest fit inside the IOVA ranges (the containers'
+ * VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, intersected; before any container,
+ * [0, 2^39 - 1], the smallest aperture in common use: VT-d with a 39-bit
+ * address width), outside every reserved region sysfs lists for any IOMMU
+ * group of the machine (so no later attach can find a mapping in its MSI
+ * window), inside the allow-list, aligned as iommufd aligns (to the length
+ * rounded up to a power of two, at most the alignment of the address, at
+ * least the IOMMU page).
+ *
+ * Unmap rules stay iommufd's: ioas.c decides splits and "nothing there"
+ * from the table and hands this file exact runs of whole mappings. Unmap-all
+ * is VFIO_DMA_UNMAP_FLAG_ALL where the container has VFIO_UNMAP_ALL, else
+ * one UNMAP_DMA per mapping of the table.
+ *
+ * map_file: the file range is mmap()ed (MAP_SHARED) and that address is
+ * mapped; the mmap lives, shared by copies, until the last mapping of it is
+ * unmapped.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "../internal.h"
+#include "../maptable.h"
+
+#define CONTAINER_PATH "/dev/vfio/vfio"
+#define DEFAULT_IOVA_LAST ((UINT64_C(1) << 39) - 1)
+#define MAP_PROT (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE)
+#define GET_INFO_TRIES 8
+
+/* A range list: sorted, disjoint. */
+struct rlist {
+	struct iommufd_iova_range *v;
+	size_t n, cap;
+};
+
+/* An mmap() of a file made by map_file; mappings (and their copies in
+ * other IOAS) share it. */
+struct t1_fmap {
+	void *addr;
+	size_t len;
+	unsigned int refs;	/* atomic */
+};
+
+/* Where the memory of a file-backed mapping is. */
+struct t1_fentry {
+	uint64_t iova;
+	uint64_t length;
+	struct t1_fmap *map;
+	uint64_t vaddr;		/* of iova, inside map */
+};
+
+/* A VFIO group the context opened, with its container. */
+struct t1_group {
+	struct list_node node;		/* on t1_ctx.groups */
+	int id;				/* the IOMMU group number */
+	int fd;				/* /dev/vfio/<id> */
+	int container;			/* its /dev/vfio/vfio */
+	unsigned int refs;		/* devices open (t1_ctx.lock) */
+	/* Under ctx->objects_lock (attach and detach). */
+	unsigned int attached;		/* devices attached */
+	struct iommufd_ioas *ioas;	/* the IOAS mapped into the container */
+	/* What the container said once its IOMMU was set. */
+	unsigned long iommu_type;	/* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU */
+	bool unmap_all;
+	uint64_t pgsizes;
+	struct iommufd_iova_range *ranges;
+	size_t nr_ranges;
+	/* VFIO_IOMMU_DIRTY_PAGES started (tracking.c's calls, under
+	 * ctx->objects_lock). */
+	bool dirty;
+};
+
+struct t1_ioas {
+	/* groups[] and allowed, for readers outside the table protocol;
+	 * changed only with it held and the IOAS owned exclusively. */
+	pthread_mutex_t lock;
+	struct t1_group **groups;	/* bound: their containers map the IOAS */
+	size_t nr_groups;
+	struct iommufd_iova_range *allowed;
+	size_t nr_allowed;
+	pthread_mutex_t flock;		/* files[] */
+	struct t1_fentry *files;	/* by iova */
+	size_t nr_files, cap_files;
+};
+
+struct t1_ctx {
+	pthread_mutex_t lock;		/* groups */
+	struct list_node groups;
+	/* Every reserved region of every IOMMU group of the machine. A leaf
+	 * lock: taken under an IOAS's table lock. */
+	pthread_mutex_t resv_lock;
+	struct iommufd_iova_range *resv;
+	size_t nr_resv;
+	uint32_t next_ioas_id;		/* atomic */
+};
+
+static struct t1_ctx *T1(struct iommufd_ctx *ctx)
+{
+	return ctx->backend_priv;
+}
+
+static struct t1_ioas *T1I(struct iommufd_ioas *ioas)
+{
+	return ioas->priv;
+}
+
+static uint64_t cpu_page(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (uint64_t)p : 4096;
+}
+
+static bool overflows(uint64_t start, uint64_t length)
+{
+	return length - 1 > UINT64_MAX - start;
+}
+
+/* ---- range lists ---- */
+
+static int rl_push(struct rlist *r, uint64_t start, uint64_t last)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct iommufd_iova_range *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct iommufd_iova_range){ start, last };
+	return 0;
+}
+
+static void rl_free(struct rlist *r)
+{
+	free(r->v);
+	*r = (struct rlist){ 0 };
+}
+
+/* Take [start, last] out of @r. */
+static int rl_exclude(struct rlist *r, uint64_t start, uint64_t last)
+{
+	size_t i = 0;
+
+	while (i < r->n) {
+		struct iommufd_iova_range cur = r->v[i];
+		bool lo = start > cur.start, hi = last < cur.last;
+
+		if (start > cur.last || last < cur.start) {
+			i++;
+		} else if (lo && hi) {
+			if (rl_push(r, 0, 0))
+				return -ENOMEM;
+			memmove(&r->v[i + 2], &r->v[i + 1],
+				(r->n - i - 2) * sizeof(r->v[0]));
+			r->v[i] = (struct iommufd_iova_range){ cur.start, start - 1 };
+			r->v[i + 1] = (struct iommufd_iova_range){ last + 1, cur.last };
+			i += 2;
+		} else if (lo) {
+			r->v[i++].last = start - 1;
+		} else if (hi) {
+			r->v[i++].start = last + 1;
+		} else {
+			memmove(&r->v[i], &r->v[i + 1],
+				(r->n - i - 1) * sizeof(r->v[0]));
+			r->n--;
+		}
+	}
+	return 0;
+}
+
+/* @r becomes @r intersected with the sorted, disjoint @b[@nb]. */
+static int rl_intersect(struct rlist *r, const struct iommufd_iova_range *b,
+			size_t nb)
+{
+	struct rlist out = { 0 };
+	size_t i = 0, j = 0;
+
+	while (i < r->n && j < nb) {
+		uint64_t s = r->v[i].start > b[j].start ? r->v[i].start :
+							  b[j].start;
+		uint64_t l = r->v[i].last < b[j].last ? r->v[i].last :
+							b[j].last;
+
+		if (s <= l && rl_push(&out, s, l)) {
+			rl_free(&out);
+			return -ENOMEM;
+		}
+		if (r->v[i].last < b[j].last)
+			i++;
+		else
+			j++;
+	}
+	rl_free(r);
+	*r = out;
+	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct iommufd_iova_range *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->last < y->last ? -1 : x->last > y->last;
+}
+
+/* Sort and merge @v[@n] in place; the new count. */
+static size_t ranges_normalize(struct iommufd_iova_range *v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), range_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (k && (v[k - 1].last == UINT64_MAX ||
+			  v[i].start <= v[k - 1].last + 1)) {
+			if (v[i].last > v[k - 1].last)
+				v[k - 1].last = v[i].last;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	return k;
+}
+
+static bool ranges_cover(const struct iommufd_iova_range *v, size_t n,
+			 uint64_t start, uint64_t last)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].start <= start && last <= v[i].last)
+			return true;
+	return false;
+}
+
+/* ---- kernel calls ---- */
+
+static void group_log_error(struct iommufd_ctx *ctx, int group,
+			    const char *call, int err)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "IOMMU group %d: %s", group, call);
+	ctx_log_kernel_error(ctx, what, err);
+}
+
+static int check_extension(struct iommufd_ctx *ctx, int fd, unsigned long ext)
+{
+	int rc = kernel_ioctl(&ctx->kernel, fd, VFIO_CHECK_EXTENSION,
+			      (void *)(uintptr_t)ext);
+
+	return rc > 0;
+}
+
+static uint32_t kernel_prot(uint32_t prot)
+{
+	return (prot & IOMMUFD_MAP_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
+	       (prot & IOMMUFD_MAP_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0);
+}
+
+static int map_dma(struct iommufd_ctx *ctx, struct t1_group *g, uint64_t iova,
+		   uint64_t vaddr, uint64_t size, uint32_t prot)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = kernel_prot(prot),
+		.vaddr = vaddr,
+		.iova = iova,
+		.size = size,
+	};
+	int rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_IOMMU_MAP_DMA,
+			      &m);
+
+	if (rc >= 0)
+		return 0;
+	if (rc == -ENOSPC)
+		ctx_warn(ctx, "IOMMU group %d: VFIO_IOMMU_MAP_DMA [0x%llx, +0x%llx): the container holds as many mappings as vfio_iommu_type1's dma_entry_limit allows",
+			 g->id, (unsigned long long)iova,
+			 (unsigned long long)size);
+	else if (rc == -EINVAL)
+		ctx_warn(ctx, "IOMMU group %d: VFIO_IOMMU_MAP_DMA [0x%llx, +0x%llx): %s: outside the container's IOVA ranges, or misaligned",
+			 g->id, (unsigned long long)iova,
+			 (unsigned long long)size, strerror(EINVAL));
+	else
+		group_log_error(ctx, g->id, "VFIO_IOMMU_MAP_DMA", rc);
+	return rc;
+}
+
+/* @all: VFIO_DMA_UNMAP_FLAG_ALL (iova and size 0). */
+static int unmap_dma(struct iommufd_ctx *ctx, struct t1_group *g,
+		     uint64_t iova, uint64_t size, bool all, uint64_t *bytes)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.flags = all ? VFIO_DMA_UNMAP_FLAG_ALL : 0,
+		.iova = all ? 0 : iova,
+		.size = all ? 0 : size,
+	};
+	int rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_IOMMU_UNMAP_DMA,
+			      &u);
+
+	if (rc < 0) {
+		group_log_error(ctx, g->id, "VFIO_IOMMU_UNMAP_DMA", rc);
+		return rc;
+	}
+	if (bytes)
+		*bytes = u.size;
+	return 0;
+}
+
+/* What VFIO_IOMMU_GET_INFO says. */
+struct t1_info {
+	uint64_t pgsizes;		/* 0: not reported */
+	struct iommufd_iova_range *ranges;	/* NULL: no IOVA_RANGE cap */
+	size_t nr_ranges;
+	bool has_avail;
+	uint32_t avail;
+	bool has_migration;
+	uint64_t dirty_pgsizes;
+	uint64_t dirty_max;
+};
+
+/* The capability chain of @buf (@len bytes the kernel filled): each header
+ * inside the buffer, each next offset further on, or the walk ends. */
+static int parse_caps(struct iommufd_ctx *ctx, int group, const uint8_t *buf,
+		      size_t len, struct t1_info *out)
+{
+	struct vfio_iommu_type1_info info;
+	uint32_t off;
+
+	memcpy(&info, buf, sizeof(info));
+	if (info.flags & VFIO_IOMMU_INFO_PGSIZES)
+		out->pgsizes = info.iova_pgsizes;
+	if (!(info.flags & VFIO_IOMMU_INFO_CAPS))
+		return 0;
+	for (off = info.cap_offset; off;) {
+		struct vfio_info_cap_header hdr;
+
+		if (off < sizeof(info) || off > len || len - off < sizeof(hdr)) {
+			ctx_warn(ctx, "IOMMU group %d: VFIO_IOMMU_GET_INFO: a capability at offset %u lies outside the %zu bytes returned; ignored",
+				 group, off, len);
+			break;
+		}
+		memcpy(&hdr, buf + off, sizeof(hdr));
+		if (hdr.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+		    len - off >= sizeof(struct vfio_iommu_type1_info_cap_iova_range)) {
+			struct vfio_iommu_type1_info_cap_iova_range c;
+			size_t room = len - off - sizeof(c);
+			struct iommufd_iova_range *r;
+
+			memcpy(&c, buf + off, sizeof(c));
+			if (room / sizeof(struct vfio_iova_range) < c.nr_iovas) {
+				ctx_warn(ctx, "IOMMU group %d: IOVA range capability truncated; ignored",
+					 group);
+			} else if (!out->ranges) {
+				r = calloc(c.nr_iovas ? c.nr_iovas : 1,
+					   sizeof(*r));
+				if (!r)
+					return -ENOMEM;
+				for (uint32_t i = 0; i < c.nr_iovas; i++) {
+					struct vfio_iova_range k;
+
+					memcpy(&k, buf + off + sizeof(c) +
+							   i * sizeof(k),
+					       sizeof(k));
+					r[i].start = k.start;
+					r[i].last = k.end;
+				}
+				out->ranges = r;
+				out->nr_ranges = c.nr_iovas;
+			}
+		} else if (hdr.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION &&
+			   len - off >= sizeof(struct vfio_iommu_type1_info_cap_migration)) {
+			struct vfio_iommu_type1_info_cap_migration c;
+
+			memcpy(&c, buf + off, sizeof(c));
+			out->has_migration = true;
+			out->dirty_pgsizes = c.pgsize_bitmap;
+			out->dirty_max = c.max_dirty_bitmap_size;
+		} else if (hdr.id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL &&
+			   len - off >= sizeof(struct vfio_iommu_type1_info_dma_avail)) {
+			struct vfio_iommu_type1_info_dma_avail c;
+
+			memcpy(&c, buf + off, sizeof(c));
+			out->has_avail = true;
+			out->avail = c.avail;
+		}
+		if (hdr.next && hdr.next <= off) {
+			ctx_warn(ctx, "IOMMU group %d: VFIO_IOMMU_GET_INFO: capability chain goes backwards; the rest ignored",
+				 group);
+			break;
+		}
+		off = hdr.next;
+	}
+	/* Sorted and disjoint, or not used at all. */
+	for (size_t i = 0; out->ranges && i < out->nr_ranges; i++) {
+		if (out->ranges[i].start > out->ranges[i].last ||
+		    (i && out->ranges[i].start <= out->ranges[i - 1].last)) {
+			ctx_warn(ctx, "IOMMU group %d: the kernel's IOVA ranges are not sorted and disjoint; ignored",
+				 group);
+			free(out->ranges);
+			out->ranges = NULL;
+			out->nr_ranges = 0;
+		}
+	}
+	return 0;
+}
+
+/* VFIO_IOMMU_GET_INFO, the buffer grown until the capabilities fit. */
+static int container_get_info(struct iommufd_ctx *ctx, struct t1_group *g,
+			      struct t1_info *out)
+{
+	size_t len = sizeof(struct vfio_iommu_type1_info);
+	int rc = -EAGAIN;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned int tries = 0; tries < GET_INFO_TRIES; tries++) {
+		struct vfio_iommu_type1_info *info = calloc(1, len);
+
+		if (!info)
+			return -ENOMEM;
+		info->argsz = (uint32_t)len;
+		rc = kernel_ioctl(&ctx->kernel, g->container,
+				  VFIO_IOMMU_GET_INFO, info);
+		if (rc < 0) {
+			group_log_error(ctx, g->id, "VFIO_IOMMU_GET_INFO", rc);
+			free(info);
+			return rc;
+		}
+		if (info->argsz > len) {
+			len = info->argsz;
+			free(info);
+			rc = -EAGAIN;
+			continue;
+		}
+		rc = parse_caps(ctx, g->id, (const uint8_t *)info,
+				info->argsz < sizeof(*info) ? sizeof(*info) :
+							      info->argsz,
+				out);
+		free(info);
+		return rc;
+	}
+	return rc;
+}
+
+/* ---- the machine's reserved regions (sysfs) ---- */
+
+static int read_small_file(const char *path, char *buf, size_t size,
+			   size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < size - 1) {
+		ssize_t n = read(fd, buf + done, size - 1 - done);
+
+		if (n < 0) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		if (!n)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	buf[done] = '\0';
+	*len = done;
+	return 0;
+}
+
+/*
+ * Read every <sysfs>/kernel/iommu_groups/N/reserved_regions into the
+ * context's list (direct-relaxable regions excepted, as type1 excepts them).
+ * Done when an IOAS is made and when a group is opened, never while a table
+ * lock is held. A machine without that directory has none.
+ */
+static void resv_refresh(struct iommufd_ctx *ctx)
+{
+	const char *root = kernel_sysfs_root(&ctx->kernel);
+	struct rlist all = { 0 };
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dh;
+	char *text;
+
+	if (!root || snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups",
+			      root) >= (int)sizeof(dir))
+		return;
+	text = malloc(65536);
+	if (!text)
+		return;
+	dh = opendir(dir);
+	while (dh && (d = readdir(dh))) {
+		struct iommufd_reserved_region *r = NULL;
+		char path[PATH_MAX];
+		size_t len = 0, nr = 0;
+		int rc;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/reserved_regions", dir,
+			     d->d_name) >= (int)sizeof(path) ||
+		    read_small_file(path, text, 65536, &len))
+			continue;
+		rc = iommufd_parse_reserved_regions(text, len, &r, &nr);
+		if (rc) {
+			ctx_warn(ctx, "%s: cannot parse (%s); its regions are not avoided",
+				 path, strerror(-rc));
+			continue;
+		}
+		for (size_t i = 0; i < nr; i++)
+			if (r[i].type != IOMMUFD_RESV_DIRECT_RELAXABLE &&
+			    rl_push(&all, r[i].start, r[i].last))
+				break;
+		free(r);
+	}
+	if (dh)
+		closedir(dh);
+	free(text);
+	all.n = all.n ? ranges_normalize(all.v, all.n) : 0;
+	{
+		struct t1_ctx *t1 = T1(ctx);
+
+		pthread_mutex_lock(&t1->resv_lock);
+		free(t1->resv);
+		t1->resv = all.v;
+		t1->nr_resv = all.n;
+		pthread_mutex_unlock(&t1->resv_lock);
+	}
+}
+
+/* ---- the context ---- */
+
+static int t1_ctx_init(struct iommufd_ctx *ctx)
+{
+	struct iommu_destroy probe = { .size = sizeof(probe), .id = 0 };
+	struct t1_ctx *t1;
+	int rc;
+
+	rc = kernel_ioctl(&ctx->kernel, ctx->fd, VFIO_GET_API_VERSION, NULL);
+	if (rc != VFIO_API_VERSION) {
+		ctx_err(ctx, "%s: VFIO_GET_API_VERSION: %s", CONTAINER_PATH,
+			rc < 0 ? strerror(-rc) : "an unknown version");
+		return rc < 0 ? rc : -ENODEV;
+	}
+	t1 = calloc(1, sizeof(*t1));
+	if (!t1)
+		return -ENOMEM;
+	pthread_mutex_init(&t1->lock, NULL);
+	pthread_mutex_init(&t1->resv_lock, NULL);
+	list_init(&t1->groups);
+	ctx->backend_priv = t1;
+	/* An iommufd answers its own ioctls (ID 0: ENOENT); VFIO's container
+	 * says EINVAL to what it does not know. */
+	rc = kernel_ioctl(&ctx->kernel, ctx->fd, IOMMU_DESTROY, &probe);
+	ctx->backend_kind = rc == -ENOENT ? IOMMUFD_BACKEND_VFIO_COMPAT :
+					    IOMMUFD_BACKEND_TYPE1;
+	return 0;
+}
+
+static void t1_ctx_release(struct iommufd_ctx *ctx)
+{
+	struct t1_ctx *t1 = T1(ctx);
+
+	if (!t1)
+		return;
+	pthread_mutex_destroy(&t1->lock);
+	pthread_mutex_destroy(&t1->resv_lock);
+	free(t1->resv);
+	free(t1);
+	ctx->backend_priv = NULL;
+}
+
+static void add_feature(struct iommufd_ctx *ctx, enum iommufd_feature f)
+{
+	__atomic_fetch_or(&ctx->features, UINT64_C(1) << f, __ATOMIC_RELAXED);
+}
+
+/* The context's container has no group: 6.1 answers UPDATE_VADDR and
+ * DMA_CC only once an IOMMU is set (a group's container adds them). */
+static void t1_probe(struct iommufd_ctx *ctx)
+{
+	static const struct {
+		unsigned long ext;
+		enum iommufd_feature f;
+	} exts[] = {
+		{ VFIO_TYPE1_IOMMU, IOMMUFD_FEATURE_TYPE1 },
+		{ VFIO_TYPE1v2_IOMMU, IOMMUFD_FEATURE_TYPE1V2 },
+		{ VFIO_UNMAP_ALL, IOMMUFD_FEATURE_UNMAP_ALL },
+		{ VFIO_UPDATE_VADDR, IOMMUFD_FEATURE_UPDATE_VADDR },
+		{ VFIO_DMA_CC_IOMMU, IOMMUFD_FEATURE_DMA_CC },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
+		if (check_extension(ctx, ctx->fd, exts[i].ext))
+			add_feature(ctx, exts[i].f);
+}
+
+static int t1_option(struct iommufd_ctx *ctx, uint32_t option_id,
+		     uint16_t op, uint32_t object_id, uint64_t *val)
+{
+	ctx_err(ctx, "the %s backend has no options (IOMMU_OPTION: huge pages, rlimit mode)",
+		iommufd_backend_name(ctx->backend_kind));
+	return -EOPNOTSUPP;
+}
+
+/* ---- groups ---- */
+
+/* Whatever keeps IOMMU group @id from being viable, named in the log. */
+static void log_not_viable(struct iommufd_ctx *ctx, int id)
+{
+	const char *root = kernel_sysfs_root(&ctx->kernel);
+	char dir[PATH_MAX];
+	bool named = false;
+	struct dirent *d;
+	DIR *dh = NULL;
+
+	if (root && snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups/%d/devices",
+			     root, id) < (int)sizeof(dir))
+		dh = opendir(dir);
+	while (dh && (d = readdir(dh))) {
+		char link[PATH_MAX], target[PATH_MAX];
+		const char *drv;
+		ssize_t n;
+
+		if (d->d_name[0] == '.' ||
+		    snprintf(link, sizeof(link), "%s/%s/driver", dir,
+			     d->d_name) >= (int)sizeof(link))
+			continue;
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;	/* no driver: fine */
+		target[n] = '\0';
+		drv = strrchr(target, '/');
+		drv = drv ? drv + 1 : target;
+		if (!strncmp(drv, "vfio", 4) || !strcmp(drv, "pci-stub") ||
+		    !strcmp(drv, "pcieport"))
+			continue;
+		ctx_err(ctx, "IOMMU group %d is not viable: %s is bound to %s (every device of a group must be bound to vfio-pci, pci-stub or no driver)",
+			id, d->d_name, drv);
+		named = true;
+	}
+	if (dh)
+		closedir(dh);
+	if (!named)
+		ctx_err(ctx, "IOMMU group %d is not viable: a device of it is bound to a driver that is not VFIO's",
+			id);
+}
+
+static void group_free(struct iommufd_ctx *ctx, struct t1_group *g)
+{
+	/* The group leaves its container as its file closes; the last one
+	 * takes the container's IOMMU and mappings with it. */
+	if (g->fd >= 0)
+		kernel_close(&ctx->kernel, g->fd);
+	if (g->container >= 0)
+		kernel_close(&ctx->kernel, g->container);
+	free(g->ranges);
+	free(g);
+}
+
+/*
+ * The container's page sizes and IOVA ranges, into @g (not bound to an IOAS:
+ * nobody reads them meanwhile). Asked again when the group is bound: iommufd's
+ * compat container narrows them as devices are opened (it attaches each one
+ * then), VFIO's when the group joins.
+ */
+static int group_read_info(struct iommufd_ctx *ctx, struct t1_group *g)
+{
+	struct t1_info info;
+	int rc = container_get_info(ctx, g, &info);
+
+	if (rc)
+		return rc;
+	if (!info.ranges) {
+		/* No IOVA_RANGE capability (before 5.4): assume the default. */
+		info.ranges = malloc(sizeof(*info.ranges));
+		if (!info.ranges)
+			return -ENOMEM;
+		info.ranges[0] = (struct iommufd_iova_range){ 0, DEFAULT_IOVA_LAST };
+		info.nr_ranges = 1;
+	}
+	free(g->ranges);
+	g->ranges = info.ranges;
+	g->nr_ranges = info.nr_ranges;
+	g->pgsizes = info.pgsizes ? info.pgsizes : ~(cpu_page() - 1);
+	return 0;
+}
+
+/* Open group @id and give it a container of its own with an IOMMU set. */
+static int group_open(struct iommufd_ctx *ctx, int id, const char *who,
+		      struct t1_group **out)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct t1_group *g;
+	char path[32];
+	int32_t cfd;
+	int rc;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->id = id;
+	g->container = -1;
+	list_init(&g->node);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
+	g->fd = kernel_open(&ctx->kernel, path, O_RDWR | O_CLOEXEC);
+	if (g->fd < 0) {
+		rc = g->fd;
+		if (rc == -ENOENT)
+			ctx_err(ctx, "%s: IOMMU group %d has no VFIO group file %s: bind the device to vfio-pci",
+				who, id, path);
+		else if (rc == -EBUSY)
+			ctx_err(ctx, "%s: %s is open elsewhere (another process or context owns IOMMU group %d)",
+				who, path, id);
+		else
+			ctx_err(ctx, "%s: cannot open %s: %s", who, path,
+				strerror(-rc));
+		goto fail;
+	}
+	rc = kernel_ioctl(&ctx->kernel, g->fd, VFIO_GROUP_GET_STATUS, &st);
+	if (rc < 0) {
+		group_log_error(ctx, id, "VFIO_GROUP_GET_STATUS", rc);
+		goto fail;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		log_not_viable(ctx, id);
+		rc = -EPERM;
+		goto fail;
+	}
+	g->container = kernel_open(&ctx->kernel, CONTAINER_PATH,
+				   O_RDWR | O_CLOEXEC);
+	if (g->container < 0) {
+		rc = g->container;
+		ctx_err(ctx, "%s: cannot open %s: %s", who, CONTAINER_PATH,
+			strerror(-rc));
+		goto fail;
+	}
+	cfd = g->container;
+	rc = kernel_ioctl(&ctx->kernel, g->fd, VFIO_GROUP_SET_CONTAINER, &cfd);
+	if (rc < 0) {
+		if (rc == -EPERM)
+			ctx_err(ctx, "IOMMU group %d: VFIO_GROUP_SET_CONTAINER: a kernel driver (or an iommufd) owns the DMA of a device of the group",
+				id);
+		else
+			group_log_error(ctx, id, "VFIO_GROUP_SET_CONTAINER", rc);
+		goto fail;
+	}
+	if (check_extension(ctx, g->container, VFIO_TYPE1v2_IOMMU))
+		g->iommu_type = VFIO_TYPE1v2_IOMMU;
+	else if (check_extension(ctx, g->container, VFIO_TYPE1_IOMMU))
+		g->iommu_type = VFIO_TYPE1_IOMMU;
+	if (!g->iommu_type) {
+		ctx_err(ctx, "IOMMU group %d: the container offers no type1 IOMMU (vfio_iommu_type1 not loaded?)",
+			id);
+		rc = -ENODEV;
+		goto fail;
+	}
+	rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_SET_IOMMU,
+			  (void *)(uintptr_t)g->iommu_type);
+	if (rc < 0) {
+		group_log_error(ctx, id, "VFIO_SET_IOMMU", rc);
+		goto fail;
+	}
+	/* Asked of the container with its IOMMU set (6.1 says 0 before). */
+	g->unmap_all = check_extension(ctx, g->container, VFIO_UNMAP_ALL);
+	if (g->unmap_all)
+		add_feature(ctx, IOMMUFD_FEATURE_UNMAP_ALL);
+	if (check_extension(ctx, g->container, VFIO_UPDATE_VADDR))
+		add_feature(ctx, IOMMUFD_FEATURE_UPDATE_VADDR);
+	if (check_extension(ctx, g->container, VFIO_DMA_CC_IOMMU))
+		add_feature(ctx, IOMMUFD_FEATURE_DMA_CC);
+	rc = group_read_info(ctx, g);
+	if (rc)
+		goto fail;
+	ctx_dbg(ctx, "IOMMU group %d: container with the %s IOMMU, page sizes 0x%llx, %zu IOVA range(s)%s",
+		id, g->iommu_type == VFIO_TYPE1v2_IOMMU ? "TYPE1v2" : "TYPE1",
+		(unsigned long long)g->pgsizes, g->nr_ranges,
+		g->unmap_all ? ", UNMAP_ALL" : "");
+	*out = g;
+	return 0;
+fail:
+	group_free(ctx, g);
+	return rc;
+}
+
+/* Under t1->lock. */
+static struct t1_group *group_find(struct t1_ctx *t1, int id)
+{
+	for (struct list_node *n = t1->groups.next; n != &t1->groups;
+	     n = n->next) {
+		struct t1_group *g = container_of(n, struct t1_group, node);
+
+		if (g->id == id)
+			return g;
+	}
+	return NULL;
+}
+
+/* ---- the IOAS's file mappings ---- */
+
+static void fmap_put(struct iommufd_ctx *ctx, struct t1_fmap *m)
+{
+	if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	kernel_munmap(&ctx->kernel, m->addr, m->len);
+	free(m);
+}
+
+/* Under flock: the index of the first entry at or after @iova. */
+static size_t files_index(const struct t1_ioas *t, uint64_t iova)
+{
+	size_t lo = 0, hi = t->nr_files;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->files[mid].iova < iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Record where the memory of the file mapping at @iova is; takes a
+ * reference on @m. */
+static int files_add(struct iommufd_ioas *ioas, uint64_t iova,
+		     uint64_t length, struct t1_fmap *m, uint64_t vaddr)
+{
+	struct t1_ioas *t = T1I(ioas);
+	size_t i;
+
+	pthread_mutex_lock(&t->flock);
+	if (t->nr_files == t->cap_files) {
+		size_t cap = t->cap_files ? t->cap_files * 2 : 8;
+		struct t1_fentry *v = realloc(t->files, cap * sizeof(*v));
+
+		if (!v) {
+			pthread_mutex_unlock(&t->flock);
+			return -ENOMEM;
+		}
+		t->files = v;
+		t->cap_files = cap;
+	}
+	i = files_index(t, iova);
+	memmove(&t->files[i + 1], &t->files[i],
+		(t->nr_files - i) * sizeof(t->files[0]));
+	t->files[i] = (struct t1_fentry){ iova, length, m, vaddr };
+	t->nr_files++;
+	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->flock);
+	return 0;
+}
+
+/* Forget the file mappings starting in [first, last]. */
+static void files_drop(struct iommufd_ioas *ioas, uint64_t first,
+		       uint64_t last)
+{
+	struct t1_ioas *t = T1I(ioas);
+	struct t1_fmap *small[8], **put = small;
+	size_t i, j, n;
+
+	pthread_mutex_lock(&t->flock);
+	i = files_index(t, first);
+	for (j = i; j < t->nr_files && t->files[j].iova <= last; j++)
+		;
+	n = j - i;
+	if (!n) {
+		/* Nothing file-backed in range (files may even be NULL). */
+		pthread_mutex_unlock(&t->flock);
+		return;
+	}
+	if (n > ARRAY_SIZE(small)) {
+		put = malloc(n * sizeof(*put));
+		if (!put) {
+			/* Keep them: a leak of mmaps beats a use after free. */
+			pthread_mutex_unlock(&t->flock);
+			ctx_err(ioas->ctx, "IOAS %u: out of memory dropping file mappings; their mmaps stay",
+				ioas->id);
+			return;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		put[k] = t->files[i + k].map;
+	memmove(&t->files[i], &t->files[j],
+		(t->nr_files - j) * sizeof(t->files[0]));
+	t->nr_files -= n;
+	pthread_mutex_unlock(&t->flock);
+	for (size_t k = 0; k < n; k++)
+		fmap_put(ioas->ctx, put[k]);
+	if (put != small)
+		free(put);
+}
+
+/* The address of the memory of table entry @e of @ioas; with @map, a
+ * reference on the file mmap too (NULL for memory). */
+static int entry_vaddr(struct iommufd_ioas *ioas, const struct mt_entry *e,
+		       uint64_t *vaddr, struct t1_fmap **map)
+{
+	struct t1_ioas *t = T1I(ioas);
+	size_t i;
+
+	if (map)
+		*map = NULL;
+	if (e->fd < 0) {
+		*vaddr = e->backing;
+		return 0;
+	}
+	pthread_mutex_lock(&t->flock);
+	i = files_index(t, e->iova);
+	if (i == t->nr_files || t->files[i].iova != e->iova) {
+		pthread_mutex_unlock(&t->flock);
+		ctx_err(ioas->ctx, "IOAS %u: the file mapping at 0x%llx has no mmap",
+			ioas->id, (unsigned long long)e->iova);
+		return -EIO;
+	}
+	*vaddr = t->files[i].vaddr;
+	if (map) {
+		*map = t->files[i].map;
+		__atomic_add_fetch(&(*map)->refs, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&t->flock);
+	return 0;
+}
+
+/* ---- the table, read from here ---- */
+
+/* Copies of the entries lying wholly inside [first, last]. The caller holds
+ * no table lock. */
+static int table_snapshot(struct iommufd_ioas *ioas, uint64_t first,
+			  uint64_t last, struct mt_entry **out, size_t *nr,
+			  uint64_t *bytes)
+{
+	struct mt_entry *v = NULL, *e;
+	struct mt_iter it;
+	size_t n = 0, cap = 0;
+	uint64_t sum = 0;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ioas->lock);
+	for (e = maptable_seek(&ioas->table, first, &it); e && e->iova <= last;
+	     e = maptable_next(&it)) {
+		if (e->state == MT_PENDING || e->iova < first ||
+		    mt_last(e) > last)
+			continue;
+		sum += e->length;
+		if (!out)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			struct mt_entry *nv = realloc(v, c * sizeof(*nv));
+
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = c;
+		}
+		v[n++] = *e;
+	}
+	pthread_rwlock_unlock(&ioas->lock);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	if (out) {
+		*out = v;
+		*nr = n;
+	}
+	if (bytes)
+		*bytes = sum;
+	return 0;
+}
+
+/* Map @v[0, n) into @g's container; on failure unmap what went in. */
+static int replay(struct iommufd_ioas *ioas, struct t1_group *g,
+		  const struct mt_entry *v, size_t n)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++) {
+		uint64_t vaddr;
+
+		rc = entry_vaddr(ioas, &v[i], &vaddr, NULL);
+		if (!rc)
+			rc = map_dma(ctx, g, v[i].iova, vaddr, v[i].length,
+				     v[i].prot);
+		if (rc)
+			ctx_err(ctx, "IOAS %u: cannot map [0x%llx, +0x%llx) into the container of IOMMU group %d: %s",
+				ioas->id, (unsigned long long)v[i].iova,
+				(unsigned long long)v[i].length, g->id,
+				strerror(-rc));
+	}
+	if (!rc)
+		return 0;
+	for (size_t k = 0; k + 1 < i; k++)
+		if (unmap_dma(ctx, g, v[k].iova, v[k].length, false, NULL))
+			ctx_err(ctx, "IOAS %u: cannot take [0x%llx, +0x%llx) back out of the container of IOMMU group %d",
+				ioas->id, (unsigned long long)v[k].iova,
+				(unsigned long long)v[k].length, g->id);
+	return rc;
+}
+
+/* Unmap everything from @g's container (its IOAS owned exclusively, or in
+ * unmap_all): *bytes what went. */
+static int container_clear(struct iommufd_ioas *ioas, struct t1_group *g,
+			   uint64_t *bytes)
+{
+	struct mt_entry *v;
+	uint64_t sum = 0;
+	size_t n, i;
+	int rc;
+
+	if (g->unmap_all)
+		return unmap_dma(ioas->ctx, g, 0, 0, true, bytes);
+	/* No VFIO_UNMAP_ALL: one mapping at a time, from the table. */
+	rc = table_snapshot(ioas, 0, UINT64_MAX, &v, &n, NULL);
+	if (rc)
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		uint64_t b = 0;
+
+		rc = unmap_dma(ioas->ctx, g, v[i].iova, v[i].length, false, &b);
+		sum += b;
+	}
+	/* Put back what went, so the container still is the table (replay
+	 * logs what it cannot). */
+	if (rc)
+		(void)replay(ioas, g, v, i - 1);
+	free(v);
+	if (!rc)
+		*bytes = sum;
+	return rc;
+}
+
+/* ---- binding a group's container to an IOAS ---- */
+
+static int bind_group(struct iommufd_ioas *ioas, struct t1_group *g)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	struct t1_ioas *t = T1I(ioas);
+	struct t1_group **groups;
+	struct mt_entry *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = ioas_exclusive_begin(ioas);
+	if (rc)
+		return rc;
+	rc = group_read_info(ctx, g);
+	if (rc) {
+		ioas_exclusive_end(ioas);
+		return rc;
+	}
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nr_allowed && !rc; i++) {
+		if (ranges_cover(g->ranges, g->nr_ranges, t->allowed[i].start,
+				 t->allowed[i].last))
+			continue;
+		ctx_err(ctx, "IOAS %u: IOMMU group %d cannot map the allowed IOVAs [0x%llx, 0x%llx] (reserved, or outside its aperture)",
+			ioas->id, g->id,
+			(unsigned long long)t->allowed[i].start,
+			(unsigned long long)t->allowed[i].last);
+		rc = -EADDRINUSE;
+		break;
+	}
+	groups = rc ? NULL : realloc(t->groups, (t->nr_groups + 1) * sizeof(*groups));
+	if (!rc && !groups)
+		rc = -ENOMEM;
+	if (groups)
+		t->groups = groups;
+	pthread_mutex_unlock(&t->lock);
+	if (!rc)
+		rc = table_snapshot(ioas, 0, UINT64_MAX, &v, &n, NULL);
+	if (!rc)
+		rc = replay(ioas, g, v, n);
+	free(v);
+	if (!rc) {
+		pthread_mutex_lock(&t->lock);
+		t->groups[t->nr_groups++] = g;
+		pthread_mutex_unlock(&t->lock);
+		g->ioas = ioas;
+		ctx_dbg(ctx, "IOAS %u: the container of IOMMU group %d maps it (%zu mapping(s) replayed)",
+			ioas->id, g->id, n);
+	}
+	ioas_exclusive_end(ioas);
+	return rc;
+}
+
+static void unlink_group(struct t1_ioas *t, struct t1_group *g)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nr_groups; i++) {
+		if (t->groups[i] == g) {
+			memmove(&t->groups[i], &t->groups[i + 1],
+				(t->nr_groups - i - 1) * sizeof(t->groups[0]));
+			t->nr_groups--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Empty @g's container and unbind it from its IOAS. With @closing the
+ * group's file is about to close, which drops the mappings anyway. */
+static int unbind_group(struct t1_group *g, bool closing)
+{
+	struct iommufd_ioas *ioas = g->ioas;
+	uint64_t bytes = 0;
+	int rc;
+
+	rc = ioas_exclusive_begin(ioas);
+	if (rc)
+		return rc;
+	if (!closing) {
+		rc = container_clear(ioas, g, &bytes);
+		if (rc) {
+			ioas_exclusive_end(ioas);
+			return rc;
+		}
+	}
+	unlink_group(T1I(ioas), g);
+	g->ioas = NULL;
+	ctx_dbg(ioas->ctx, "IOAS %u: the container of IOMMU group %d no longer maps it%s",
+		ioas->id, g->id,
+		T1I(ioas)->nr_groups ? "" :
+				       " (no container left: mappings kept in the table only)");
+	ioas_exclusive_end(ioas);
+	return 0;
+}
+
+/* ---- IOAS ---- */
+
+static int t1_ioas_alloc(struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_mutex_init(&t->flock, NULL);
+	ioas->priv = t;
+	/* No kernel object: a number of the library's. */
+	ioas->id = __atomic_add_fetch(&T1(ioas->ctx)->next_ioas_id, 1,
+				      __ATOMIC_RELAXED);
+	/* Known before the first choice of an IOVA (never read under the
+	 * table lock). */
+	resv_refresh(ioas->ctx);
+	return 0;
+}
+
+static int t1_ioas_destroy(struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = T1I(ioas);
+	size_t busy;
+
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	busy = t->nr_groups;
+	pthread_mutex_unlock(&t->lock);
+	if (busy) {
+		ctx_dbg(ioas->ctx, "IOAS %u: devices of %zu IOMMU group(s) are attached",
+			ioas->id, busy);
+		return -EBUSY;
+	}
+	files_drop(ioas, 0, UINT64_MAX);
+	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->flock);
+	free(t->files);
+	free(t->groups);
+	free(t->allowed);
+	free(t);
+	ioas->priv = NULL;
+	return 0;
+}
+
+/* The IOMMU page of @ioas: the smallest page every container maps with;
+ * the CPU's before any. Groups stable (see the top). */
+static uint64_t io_page(struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = T1I(ioas);
+	uint64_t sizes = UINT64_MAX;
+
+	if (!t->nr_groups)
+		return cpu_page();
+	for (size_t i = 0; i < t->nr_groups; i++)
+		sizes &= t->groups[i]->pgsizes;
+	if (!sizes)
+		return cpu_page();
+	sizes &= -sizes;
+	return sizes < cpu_page() ? cpu_page() : sizes;
+}
+
+/* The IOVA ranges of @ioas: the containers' intersected, or the default;
+ * with @resv, less the machine's reserved regions too. */
+static int usable_ranges(struct iommufd_ioas *ioas, bool resv,
+			 struct rlist *out)
+{
+	struct t1_ioas *t = T1I(ioas);
+	int rc;
+
+	*out = (struct rlist){ 0 };
+	rc = rl_push(out, 0, t->nr_groups ? UINT64_MAX : DEFAULT_IOVA_LAST);
+	for (size_t i = 0; i < t->nr_groups && !rc; i++)
+		rc = rl_intersect(out, t->groups[i]->ranges,
+				  t->groups[i]->nr_ranges);
+	if (!rc && !t->nr_groups) {
+		/* Not realized: what any group could take, so the machine's
+		 * reserved regions are out of it. */
+		resv = true;
+	}
+	if (!rc && resv) {
+		struct t1_ctx *t1 = T1(ioas->ctx);
+
+		pthread_mutex_lock(&t1->resv_lock);
+		for (size_t i = 0; i < t1->nr_resv && !rc; i++)
+			rc = rl_exclude(out, t1->resv[i].start, t1->resv[i].last);
+		pthread_mutex_unlock(&t1->resv_lock);
+	}
+	if (rc)
+		rl_free(out);
+	return rc;
+}
+
+static uint64_t pow2_roundup(uint64_t v)
+{
+	if (v > (UINT64_C(1) << 63))
+		return UINT64_C(1) << 63;
+	return v <= 1 ? 1 : UINT64_C(1) << (64 - __builtin_clzll(v - 1));
+}
+
+/* The lowest @align-aligned IOVA in @r where @length fits between the
+ * table's entries; false when none. Table write-locked. */
+static bool lowest_fit(struct iommufd_ioas *ioas, const struct rlist *r,
+		       uint64_t length, uint64_t align, uint64_t *iova)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		uint64_t pos = (r->v[i].start + align - 1) & ~(align - 1);
+		struct mt_iter it;
+		struct mt_entry *e;
+
+		if (pos < r->v[i].start)
+			continue;	/* aligning wrapped */
+		e = maptable_seek(&ioas->table, pos, &it);
+		for (;;) {
+			uint64_t last;
+
+			if (overflows(pos, length))
+				break;
+			last = pos + (length - 1);
+			if (last > r->v[i].last)
+				break;
+			while (e && mt_last(e) < pos)
+				e = maptable_next(&it);
+			if (!e || e->iova > last) {
+				*iova = pos;
+				return true;
+			}
+			/* Past the entry in the way. */
+			if (mt_last(e) == UINT64_MAX)
+				break;
+			pos = (mt_last(e) + align) & ~(align - 1);
+			if (pos <= mt_last(e))
+				break;
+		}
+	}
+	return false;
+}
+
+static int t1_choose_iova(struct iommufd_ioas *ioas, struct mt_entry *e)
+{
+	struct t1_ioas *t = T1I(ioas);
+	uint64_t page = io_page(ioas), align, low;
+	struct rlist r;
+	bool found;
+	int rc;
+
+	rc = usable_ranges(ioas, true, &r);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	if (t->nr_allowed)
+		rc = rl_intersect(&r, t->allowed, t->nr_allowed);
+	pthread_mutex_unlock(&t->lock);
+	if (rc) {
+		rl_free(&r);
+		return rc;
+	}
+	/* iommufd's: keep the alignment the memory has, for huge pages. */
+	align = pow2_roundup(e->length);
+	low = e->backing & -e->backing;
+	if (e->backing && low < align)
+		align = low;
+	if (align < page)
+		align = page;
+	found = lowest_fit(ioas, &r, e->length, align, &e->iova) ||
+		(align > page && lowest_fit(ioas, &r, e->length, page, &e->iova));
+	rl_free(&r);
+	if (!found) {
+		ctx_warn(ioas->ctx, "IOAS %u: no free IOVA range of 0x%llx bytes",
+			 ioas->id, (unsigned long long)e->length);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Map into every container of @ioas (its groups stable: the operation is
+ * in flight), or nothing. */
+static int map_all(struct iommufd_ioas *ioas, uint64_t iova, uint64_t vaddr,
+		   uint64_t length, uint32_t flags)
+{
+	struct t1_ioas *t = T1I(ioas);
+	uint64_t page = io_page(ioas);
+	size_t i;
+	int rc = 0;
+
+	if (!(flags & IOMMUFD_MAP_FIXED_IOVA))
+		return -EINVAL;	/* t1_choose_iova() fixed it */
+	if ((iova | vaddr | length) & (page - 1)) {
+		ctx_dbg(ioas->ctx, "IOAS %u: [0x%llx, +0x%llx) at 0x%llx is not aligned to the IOMMU page (0x%llx)",
+			ioas->id, (unsigned long long)iova,
+			(unsigned long long)length, (unsigned long long)vaddr,
+			(unsigned long long)page);
+		return -EINVAL;
+	}
+	for (i = 0; i < t->nr_groups && !rc; i++)
+		rc = map_dma(ioas->ctx, t->groups[i], iova, vaddr, length,
+			     flags & MAP_PROT);
+	if (rc)
+		for (size_t k = 0; k + 1 < i; k++)
+			unmap_dma(ioas->ctx, t->groups[k], iova, length, false,
+				  NULL);
+	return rc;
+}
+
+static int t1_ioas_map(struct iommufd_ioas *ioas, void *vaddr, uint64_t length,
+		       uint64_t *iova, uint32_t flags)
+{
+	return map_all(ioas, *iova, (uintptr_t)vaddr, length, flags);
+}
+
+static int t1_ioas_map_file(struct iommufd_ioas *ioas, int fd, uint64_t offset,
+			    uint64_t length, uint64_t *iova, uint32_t flags)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	uint64_t page = cpu_page();
+	struct t1_fmap *m;
+	struct stat st;
+	void *addr;
+	int rc;
+
+	if ((offset | length) & (page - 1) || length > SIZE_MAX ||
+	    offset > (uint64_t)INT64_MAX) {
+		ctx_dbg(ctx, "IOAS %u: map_file: offset and length must be page aligned",
+			ioas->id);
+		return -EINVAL;
+	}
+	rc = kernel_fstat(&ctx->kernel, fd, &st);
+	if (rc)
+		return rc;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < offset + length) {
+		ctx_dbg(ctx, "IOAS %u: map_file: [0x%llx, +0x%llx) is not inside the file",
+			ioas->id, (unsigned long long)offset,
+			(unsigned long long)length);
+		return -EINVAL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rc = kernel_mmap(&ctx->kernel, (size_t)length,
+			 PROT_READ | (flags & IOMMUFD_MAP_WRITE ? PROT_WRITE : 0),
+			 MAP_SHARED, fd, (off_t)offset, &addr);
+	if (rc) {
+		ctx_err(ctx, "IOAS %u: map_file: cannot mmap the file: %s",
+			ioas->id, strerror(-rc));
+		free(m);
+		return rc;
+	}
+	m->addr = addr;
+	m->len = (size_t)length;
+	m->refs = 1;
+	rc = files_add(ioas, *iova, length, m, (uintptr_t)addr);
+	fmap_put(ctx, m);	/* the entry holds it now, or nobody */
+	if (rc)
+		return rc;
+	rc = map_all(ioas, *iova, (uintptr_t)addr, length, flags);
+	if (rc)
+		files_drop(ioas, *iova, *iova);
+	return rc;
+}
+
+/* Put [first, last]'s mappings (from @v) back into groups [0, n). */
+static void restore(struct iommufd_ioas *ioas, size_t n,
+		    const struct mt_entry *v, size_t nv)
+{
+	struct t1_ioas *t = T1I(ioas);
+
+	for (size_t k = 0; k < n; k++)
+		if (replay(ioas, t->groups[k], v, nv))
+			ctx_err(ioas->ctx, "IOAS %u: the container of IOMMU group %d lost mappings the table still has",
+				ioas->id, t->groups[k]->id);
+}
+
+static int t1_ioas_unmap(struct iommufd_ioas *ioas, uint64_t iova,
+			 uint64_t length, uint64_t *unmapped)
+{
+	struct t1_ioas *t = T1I(ioas);
+	bool all = iova == 0 && length == UINT64_MAX;
+	uint64_t first = iova, last = all ? UINT64_MAX : iova + (length - 1);
+	uint64_t bytes = 0;
+	int rc;
+
+	if (!t->nr_groups) {
+		/* Not realized: the table's word is the kernel's. */
+		rc = table_snapshot(ioas, first, last, NULL, NULL, &bytes);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < t->nr_groups; i++) {
+		uint64_t b = 0;
+
+		rc = all ? container_clear(ioas, t->groups[i], &b) :
+			   unmap_dma(ioas->ctx, t->groups[i], iova, length,
+				     false, &b);
+		if (rc) {
+			struct mt_entry *v;
+			size_t nv;
+
+			/* The containers before this one lost the range:
+			 * back in, so all of them still are the table. */
+			if (i && !table_snapshot(ioas, first, last, &v, &nv,
+						 NULL)) {
+				restore(ioas, i, v, nv);
+				free(v);
+			}
+			return rc;
+		}
+		if (!i)
+			bytes = b;
+	}
+	files_drop(ioas, first, last);
+	if (unmapped)
+		*unmapped = bytes;
+	return 0;
+}
+
+static int t1_ioas_copy(struct iommufd_ioas *dst, uint64_t *dst_iova,
+			struct iommufd_ioas *src, uint64_t src_iova,
+			uint64_t length, uint32_t flags)
+{
+	struct t1_fmap *m = NULL;
+	struct mt_entry s = { 0 }, *e;
+	uint64_t vaddr;
+	int rc = 0;
+
+	/* The source entry is pinned by ioas.c: it stays, unchanged. */
+	pthread_rwlock_rdlock(&src->lock);
+	e = maptable_find(&src->table, src_iova);
+	if (!e || e->iova != src_iova || e->length != length)
+		rc = -ENOENT;
+	else
+		s = *e;
+	pthread_rwlock_unlock(&src->lock);
+	if (rc)
+		return rc;
+	rc = entry_vaddr(src, &s, &vaddr, &m);
+	if (rc)
+		return rc;
+	if (m) {
+		rc = files_add(dst, *dst_iova, length, m, vaddr);
+		fmap_put(dst->ctx, m);
+		if (rc)
+			return rc;
+	}
+	rc = map_all(dst, *dst_iova, vaddr, length, flags);
+	if (rc && m)
+		files_drop(dst, *dst_iova, *dst_iova);
+	return rc;
+}
+
+static int t1_ioas_iova_ranges(struct iommufd_ioas *ioas,
+			       struct iommufd_iova_ranges **out)
+{
+	struct t1_ioas *t = T1I(ioas);
+	struct iommufd_iova_ranges *r;
+	struct rlist l;
+	uint64_t align;
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = usable_ranges(ioas, false, &l);
+	align = io_page(ioas);
+	pthread_mutex_unlock(&t->lock);
+	if (rc)
+		return rc;
+	r = malloc(sizeof(*r) + (l.n ? l.n : 1) * sizeof(r->range[0]));
+	if (!r) {
+		rl_free(&l);
+		return -ENOMEM;
+	}
+	r->alignment = align;
+	r->nr = l.n;
+	if (l.n)
+		memcpy(r->range, l.v, l.n * sizeof(l.v[0]));
+	rl_free(&l);
+	*out = r;
+	return 0;
+}
+
+static int t1_ioas_allow_iovas(struct iommufd_ioas *ioas,
+			       const struct iommufd_iova_range *ranges,
+			       size_t nr)
+{
+	struct t1_ioas *t = T1I(ioas);
+	struct iommufd_iova_range *v = NULL;
+	int rc = 0;
+
+	if (nr) {
+		v = malloc(nr * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, ranges, nr * sizeof(*v));
+		nr = ranges_normalize(v, nr);
+	}
+	pthread_mutex_lock(&t->lock);
+	/* Realized: the containers must take them now (iommufd's EADDRINUSE
+	 * for an allowed range a domain reserves). */
+	for (size_t g = 0; g < t->nr_groups && !rc; g++)
+		for (size_t i = 0; i < nr && !rc; i++)
+			if (!ranges_cover(t->groups[g]->ranges,
+					  t->groups[g]->nr_ranges, v[i].start,
+					  v[i].last))
+				rc = -EADDRINUSE;
+	if (!rc) {
+		free(t->allowed);
+		t->allowed = v;
+		t->nr_allowed = nr;
+		v = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(v);
+	if (rc)
+		ctx_dbg(ioas->ctx, "IOAS %u: an allowed range is not usable by the containers attached",
+			ioas->id);
+	return rc;
+}
+
+static int t1_ioas_limits(struct iommufd_ioas *ioas,
+			  struct iommufd_ioas_limits *out)
+{
+	struct t1_ioas *t = T1I(ioas);
+	bool dirty = true;
+	int rc = 0;
+
+	out->flags = 0;
+	out->page_sizes = ~(cpu_page() - 1);
+	out->mappings_avail = UINT64_MAX;
+	out->dirty_page_sizes = 0;
+	out->dirty_bitmap_max = 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->nr_groups) {
+		out->flags = IOMMUFD_LIMITS_KERNEL;
+		out->page_sizes = UINT64_MAX;
+		out->dirty_page_sizes = UINT64_MAX;
+		out->dirty_bitmap_max = UINT64_MAX;
+	}
+	for (size_t i = 0; i < t->nr_groups && !rc; i++) {
+		struct t1_info info;
+
+		rc = container_get_info(ioas->ctx, t->groups[i], &info);
+		if (rc)
+			break;
+		free(info.ranges);
+		out->page_sizes &= info.pgsizes ? info.pgsizes :
+						  t->groups[i]->pgsizes;
+		if (info.has_avail && info.avail < out->mappings_avail)
+			out->mappings_avail = info.avail;
+		if (!info.has_migration) {
+			dirty = false;
+			continue;
+		}
+		out->dirty_page_sizes &= info.dirty_pgsizes;
+		if (info.dirty_max < out->dirty_bitmap_max)
+			out->dirty_bitmap_max = info.dirty_max;
+	}
+	if (t->nr_groups && dirty && out->dirty_page_sizes)
+		out->flags |= IOMMUFD_LIMITS_DIRTY_TRACKING;
+	else {
+		out->dirty_page_sizes = 0;
+		out->dirty_bitmap_max = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+/* ---- devices ---- */
+
+/* The IOMMU group number of the device at sysfs @devdir. */
+static int device_group(struct iommufd_ctx *ctx, const char *devdir,
+			const char *who, int *id)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	char *end;
+	ssize_t n;
+	long v;
+
+	if (snprintf(link, sizeof(link), "%s/iommu_group", devdir) >=
+	    (int)sizeof(link))
+		return -ENAMETOOLONG;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0) {
+		ctx_err(ctx, "%s has no IOMMU group: it is not behind an IOMMU that VFIO can use",
+			who);
+		return -ENODEV;
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	errno = 0;
+	v = strtol(base, &end, 10);
+	if (errno || *end || end == base || v < 0 || v > INT_MAX) {
+		ctx_err(ctx, "%s: its iommu_group link (%s) names no group",
+			who, target);
+		return -EBADMSG;
+	}
+	*id = (int)v;
+	return 0;
+}
+
+static void group_put(struct iommufd_ctx *ctx, struct t1_group *g)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	bool last;
+
+	pthread_mutex_lock(&t1->lock);
+	last = !--g->refs;
+	if (last)
+		list_del(&g->node);
+	pthread_mutex_unlock(&t1->lock);
+	if (!last)
+		return;
+	/* Bound still (a detach failed): closing drops the mappings. */
+	if (g->ioas)
+		unbind_group(g, true);
+	ctx_dbg(ctx, "IOMMU group %d: closed with its container", g->id);
+	group_free(ctx, g);
+}
+
+static int t1_device_open(struct iommufd_device *dev, const char *devdir,
+			  const uint8_t *vf_token)
+{
+	struct iommufd_ctx *ctx = dev->ctx;
+	struct t1_ctx *t1 = T1(ctx);
+	const char *base = strrchr(devdir, '/');
+	struct t1_group *g;
+	char name[128];
+	bool opened = false;
+	int id, fd, rc;
+
+	base = base ? base + 1 : devdir;
+	if (vf_token && !dev->pci_addr[0]) {
+		ctx_err(ctx, "%s: a VF token is for PCI devices", dev->name);
+		return -EINVAL;
+	}
+	if (vf_token)
+		rc = snprintf(name, sizeof(name),
+			      "%s vf_token=%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			      base, vf_token[0], vf_token[1], vf_token[2],
+			      vf_token[3], vf_token[4], vf_token[5], vf_token[6],
+			      vf_token[7], vf_token[8], vf_token[9],
+			      vf_token[10], vf_token[11], vf_token[12],
+			      vf_token[13], vf_token[14], vf_token[15]);
+	else
+		rc = snprintf(name, sizeof(name), "%s", base);
+	if (rc < 0 || (size_t)rc >= sizeof(name))
+		return -ENAMETOOLONG;
+	rc = device_group(ctx, devdir, dev->name, &id);
+	if (rc)
+		return rc;
+
+	pthread_mutex_lock(&t1->lock);
+	g = group_find(t1, id);
+	if (!g) {
+		rc = group_open(ctx, id, dev->name, &g);
+		if (!rc) {
+			list_add_tail(&t1->groups, &g->node);
+			opened = true;
+		}
+	}
+	if (g)
+		g->refs++;
+	pthread_mutex_unlock(&t1->lock);
+	if (rc)
+		return rc;
+	if (opened)
+		resv_refresh(ctx);	/* a group this machine just grew? */
+
+	fd = kernel_ioctl(&ctx->kernel, g->fd, VFIO_GROUP_GET_DEVICE_FD, name);
+	if (fd < 0) {
+		if (fd == -EINVAL && vf_token)
+			ctx_err(ctx, "%s: VFIO_GROUP_GET_DEVICE_FD refused the VF token (wrong, or the device is neither an SR-IOV PF nor a VF of vfio-pci)",
+				dev->name);
+		else if (fd == -EACCES)
+			ctx_err(ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: access denied: a VF whose PF is driven by vfio-pci needs the VF token (opts->vf_token)",
+				dev->name);
+		else if (fd == -ENODEV)
+			ctx_err(ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: IOMMU group %d has no such VFIO device (is it bound to vfio-pci?)",
+				dev->name, id);
+		else
+			group_log_error(ctx, id, "VFIO_GROUP_GET_DEVICE_FD", fd);
+		group_put(ctx, g);
+		return fd;
+	}
+	dev->fd = fd;
+	dev->priv = g;
+	dev->devid = 0;
+	ctx_dbg(ctx, "%s: opened through IOMMU group %d", dev->name, id);
+	return 0;
+}
+
+static void t1_device_close(struct iommufd_device *dev)
+{
+	struct t1_group *g = dev->priv;
+
+	if (!g)
+		return;
+	dev->priv = NULL;
+	group_put(dev->ctx, g);
+}
+
+/* Under ctx->objects_lock. */
+static int t1_device_attach(struct iommufd_device *dev,
+			    struct iommufd_ioas *ioas,
+			    struct iommufd_hwpt *hwpt, const uint32_t *pasid,
+			    bool probe, uint32_t *out_pt_id)
+{
+	struct iommufd_ctx *ctx = dev->ctx;
+	struct t1_group *g = dev->priv;
+	struct iommufd_ioas *old;
+	int rc;
+
+	if (hwpt || pasid || !ioas) {
+		ctx_err(ctx, "%s: the %s backend attaches devices to an IOAS only",
+			dev->name, iommufd_backend_name(ctx->backend_kind));
+		return -EOPNOTSUPP;
+	}
+	old = g->ioas;
+	if (old == ioas)
+		goto done;
+	if (old) {
+		unsigned int others = g->attached - (dev->ioas ? 1 : 0);
+
+		if (others) {
+			ctx_err(ctx, "%s: the devices of IOMMU group %d share one IO address space, and %u other(s) are attached to IOAS %u: detach them first",
+				dev->name, g->id, others, old->id);
+			return -EBUSY;
+		}
+		/* A replace: out of the old IOAS, into the new one. */
+		rc = unbind_group(g, false);
+		if (rc)
+			return rc;
+	}
+	rc = bind_group(ioas, g);
+	if (rc) {
+		if (old && bind_group(old, g))
+			ctx_err(ctx, "%s: the attach failed, and IOAS %u could not be mapped back: the device has no mappings",
+				dev->name, old->id);
+		return rc;
+	}
+done:
+	if (!dev->ioas)
+		g->attached++;
+	*out_pt_id = 0;
+	return 0;
+}
+
+/* Under ctx->objects_lock. */
+static int t1_device_detach(struct iommufd_device *dev, const uint32_t *pasid)
+{
+	struct t1_group *g = dev->priv;
+	int rc;
+
+	if (pasid)
+		return -EOPNOTSUPP;
+	if (!dev->ioas || !g)
+		return 0;
+	if (g->attached == 1 && g->ioas) {
+		rc = unbind_group(g, false);
+		if (rc)
+			return rc;
+	} else if (g->ioas) {
+		ctx_info(dev->ctx, "%s: detached, but the other devices of IOMMU group %d stay attached: the group keeps its mappings",
+			 dev->name, g->id);
+	}
+	g->attached--;
+	return 0;
+}
+
+static int t1_hot_reset_groups(struct iommufd_device *dev,
+			       const struct vfio_reset_info *info)
+{
+	struct iommufd_ctx *ctx = dev->ctx;
+	struct t1_ctx *t1 = T1(ctx);
+	uint32_t n = 0;
+	int *fds, rc = 0;
+
+	fds = calloc(info->nr ? info->nr : 1, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	/* Held across the reset: no group file may close meanwhile. */
+	pthread_mutex_lock(&t1->lock);
+	for (uint32_t i = 0; i < info->nr; i++) {
+		const struct vfio_reset_dep *d = &info->dep[i];
+		struct t1_group *g = d->id <= INT_MAX ?
+					     group_find(t1, (int)d->id) : NULL;
+		bool dup = false;
+
+		if (!g) {
+			ctx_err(ctx, "%s: hot reset refused: it would also reset %04x:%02x:%02x.%x of IOMMU group %u, which this context has not opened (open a device of that group here)",
+				dev->name, d->segment, d->bus, d->devfn >> 3,
+				d->devfn & 7, d->id);
+			rc = -EPERM;
+			continue;
+		}
+		for (uint32_t k = 0; k < n; k++)
+			dup |= fds[k] == g->fd;
+		if (!dup)
+			fds[n++] = g->fd;
+	}
+	if (!rc)
+		rc = vfio_device_hot_reset(dev, fds, n);
+	pthread_mutex_unlock(&t1->lock);
+	free(fds);
+	return rc;
+}
+
+/* ---- dirty tracking (VFIO_IOMMU_DIRTY_PAGES) ---- */
+
+static int dirty_pages(struct iommufd_ctx *ctx, struct t1_group *g,
+		       uint32_t flag)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d),
+		.flags = flag,
+	};
+	int rc = kernel_ioctl(&ctx->kernel, g->container,
+			      VFIO_IOMMU_DIRTY_PAGES, &d);
+
+	if (rc < 0) {
+		group_log_error(ctx, g->id,
+				flag == VFIO_IOMMU_DIRTY_PAGES_FLAG_START ?
+					"VFIO_IOMMU_DIRTY_PAGES START" :
+					"VFIO_IOMMU_DIRTY_PAGES STOP",
+				rc);
+		return rc;
+	}
+	return 0;
+}
+
+/* Every container mapping @ioas, all or nothing; under objects_lock. */
+static int t1_ioas_set_dirty_tracking(struct iommufd_ioas *ioas, bool enable)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	struct t1_ioas *t = T1I(ioas);
+	uint32_t flag = enable ? VFIO_IOMMU_DIRTY_PAGES_FLAG_START :
+				 VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	bool *switched;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	switched = calloc(t->nr_groups ? t->nr_groups : 1, sizeof(*switched));
+	if (!switched) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t->nr_groups; i++) {
+		struct t1_group *g = t->groups[i];
+
+		if (g->dirty == enable)
+			continue;
+		rc = dirty_pages(ctx, g, flag);
+		if (rc)
+			break;
+		g->dirty = enable;
+		switched[i] = true;
+	}
+	if (rc) {
+		while (i--) {
+			struct t1_group *g = t->groups[i];
+
+			if (!switched[i])
+				continue;
+			if (dirty_pages(ctx, g,
+					enable ? VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP :
+						 VFIO_IOMMU_DIRTY_PAGES_FLAG_START))
+				continue;
+			g->dirty = !enable;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(switched);
+	return rc;
+}
+
+/*
+ * GET_BITMAP of every container into a zeroed buffer each (the kernel
+ * writes whole words), ORed into @data.
+ */
+static int t1_ioas_get_dirty_bitmap(struct iommufd_ioas *ioas, uint64_t iova,
+				    uint64_t length, uint64_t page_size,
+				    uint64_t *data)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	struct t1_ioas *t = T1I(ioas);
+	uint64_t npages = length / page_size;
+	size_t words = (size_t)((npages + 63) / 64);
+	/* The header and its GET_BITMAP payload, as the kernel reads them. */
+	_Alignas(8) uint8_t cmd[sizeof(struct vfio_iommu_type1_dirty_bitmap) +
+				sizeof(struct vfio_iommu_type1_dirty_bitmap_get)];
+	struct vfio_iommu_type1_dirty_bitmap hdr;
+	struct vfio_iommu_type1_dirty_bitmap_get get;
+	uint64_t *tmp;
+	int rc = 0;
+
+	tmp = malloc(words * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nr_groups && !rc; i++) {
+		struct t1_group *g = t->groups[i];
+
+		if (!g->dirty) {
+			ctx_err(ctx, "IOMMU group %d: its container is not tracking dirty pages (attached after tracking was enabled?): enable it again",
+				g->id);
+			rc = -EINVAL;
+			break;
+		}
+		memset(tmp, 0, words * sizeof(*tmp));
+		memset(&hdr, 0, sizeof(hdr));
+		memset(&get, 0, sizeof(get));
+		hdr.argsz = sizeof(cmd);
+		hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+		get.iova = iova;
+		get.size = length;
+		get.bitmap.pgsize = page_size;
+		get.bitmap.size = words * sizeof(*tmp);
+		get.bitmap.data = (__u64 *)tmp;
+		memcpy(cmd, &hdr, sizeof(hdr));
+		memcpy(cmd + sizeof(hdr), &get, sizeof(get));
+		rc = kernel_ioctl(&ctx->kernel, g->container,
+				  VFIO_IOMMU_DIRTY_PAGES, cmd);
+		if (rc < 0) {
+			group_log_error(ctx, g->id,
+					"VFIO_IOMMU_DIRTY_PAGES GET_BITMAP", rc);
+			break;
+		}
+		rc = 0;
+		for (size_t w = 0; w < words; w++)
+			data[w] |= tmp[w];
+	}
+	pthread_mutex_unlock(&t->lock);
+	free(tmp);
+	return rc;
+}
+
+const struct iommufd_backend_ops iommufd_backend_type1 = {
+	.name = "type1",
+	.probe = t1_probe,
+	.option = t1_option,
+	.ioas_alloc = t1_ioas_alloc,
+	.ioas_destroy = t1_ioas_destroy,
+	.ioas_map = t1_ioas_map,
+	.ioas_map_file = t1_ioas_map_file,
+	.ioas_unmap = t1_ioas_unmap,
+	.ioas_copy = t1_ioas_copy,
+	.ioas_iova_ranges = t1_ioas_iova_ranges,
+	.ioas_allow_iovas = t1_ioas_allow_iovas,
+	.device_attach = t1_device_attach,
+	.device_detach = t1_device_detach,
+	.ctx_init = t1_ctx_init,
+	.ctx_release = t1_ctx_release,
+	.ioas_choose_iova = t1_choose_iova,
+	.ioas_limits = t1_ioas_limits,
+	.device_open = t1_device_open,
+	.device_close = t1_device_close,
+	.device_hot_reset_groups = t1_hot_reset_groups,
+	.ioas_set_dirty_tracking = t1_ioas_set_dirty_tracking,
+	.ioas_get_dirty_bitmap = t1_ioas_get_dirty_bitmap,
+};
