@@ -27,31 +27,8 @@ log=$1
 name=$2
 shift 2
 
-token=$(vm_run_token)
-if [[ -n $token && $name != boot ]]; then
-	ours() { # ours FILE PATTERN: FILE names this run's token
-		[[ -f $1 ]] && grep -q -E "$2" "$1"
-	}
-	waited=0
-	limit=${VM_START_WAIT:-15}
-	while ! ours "$log.running" "^$token " && ((waited < limit * 10)); do
-		sleep 0.1
-		waited=$((waited + 1))
-	done
-	if ours "$log.running" "^$token "; then
-		waited=0
-		limit=$((${VM_TIMEOUT:-300} + 60))
-		while ! ours "$log" "^VMTEST-RUN $token\$" && ((waited < limit * 10)); do
-			sleep 0.1
-			waited=$((waited + 1))
-		done
-		if ! ours "$log" "^VMTEST-RUN $token\$"; then
-			echo "vm/boot of this run published no log within $limit s" >&2
-			exit 1
-		fi
-	else
-		echo "note: vm/boot is not part of this meson test run: reading $log as it is"
-	fi
+if [[ $name != boot ]]; then
+	vm_wait_log "$log" || exit 1
 fi
 
 if [[ ! -f $log ]]; then
@@ -110,19 +87,18 @@ if [[ $name == boot ]]; then
 	exit "$status"
 fi
 
-lines=$(grep -a -E "^VMTEST ${name//./\\.} (PASS|FAIL|SKIP)( |\$)" "$log" || true)
+lines=$(vm_result_lines "$log" "$name")
 if [[ -z $lines ]]; then
 	echo "no result line for $name${error:+ (lab error: $error)}"
 	tail -n 40 "$log"
 	exit 1
 fi
 echo "$lines"
-results=$(awk '{ print $3 }' <<<"$lines")
-if grep -qx FAIL <<<"$results"; then
+case $(vm_verdict "$log" "$name") in
+FAIL)
 	show_debug
 	exit 1
-fi
-if grep -qx PASS <<<"$results"; then
-	exit 0
-fi
-exit 77
+	;;
+PASS) exit 0 ;;
+*) exit 77 ;;
+esac
