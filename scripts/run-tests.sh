@@ -133,7 +133,7 @@ unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS CK_FORK CK_RUN_SUITE CK_RUN_CASE \
 	LIBIOMMUFD_FAKE LIBIOMMUFD_LOG
 
 # (a) gcc, every suite
-if CC=gcc build gcc build/gcc --werror -Dbuildtype=debug -Db_sanitize=none; then
+if CC=gcc build gcc build/gcc --werror -Dbuildtype=debugoptimized -Db_sanitize=none; then
 	gcc_ok=yes
 	run_tests gcc build/gcc
 else

@@ -16,6 +16,10 @@
 
 #define IOMMUFD_DEV_PATH "/dev/iommu"
 #define IOMMUFD_SYSFS_DEV "/sys/class/misc/iommu/dev"
+#define VFIO_CONTAINER_PATH "/dev/vfio/vfio"
+/* /dev/vfio/vfio: the misc device with VFIO's static minor, whether VFIO or
+ * iommufd's compat layer (CONFIG_IOMMUFD_VFIO_CONTAINER) registers it. */
+#define VFIO_CONTAINER_DEVNUM makedev(10, 196)
 
 static const char *const feature_names[IOMMUFD_FEATURE__COUNT] = {
 	[IOMMUFD_FEATURE_IOAS] = "ioas",
@@ -32,7 +36,26 @@ static const char *const feature_names[IOMMUFD_FEATURE__COUNT] = {
 	[IOMMUFD_FEATURE_PASID] = "pasid",
 	[IOMMUFD_FEATURE_HW_QUEUE] = "hw_queue",
 	[IOMMUFD_FEATURE_HW_INFO_TYPE] = "hw_info_type",
+	[IOMMUFD_FEATURE_TYPE1] = "type1",
+	[IOMMUFD_FEATURE_TYPE1V2] = "type1v2",
+	[IOMMUFD_FEATURE_UNMAP_ALL] = "unmap_all",
+	[IOMMUFD_FEATURE_UPDATE_VADDR] = "update_vaddr",
+	[IOMMUFD_FEATURE_DMA_CC] = "dma_cc",
 };
+
+static const char *const backend_names[] = {
+	[IOMMUFD_BACKEND_AUTO] = "auto",
+	[IOMMUFD_BACKEND_IOMMUFD] = "iommufd",
+	[IOMMUFD_BACKEND_TYPE1] = "type1",
+	[IOMMUFD_BACKEND_VFIO_COMPAT] = "vfio-compat",
+};
+
+IOMMUFD_EXPORT const char *iommufd_backend_name(enum iommufd_backend backend)
+{
+	if ((unsigned int)backend >= ARRAY_SIZE(backend_names))
+		return NULL;
+	return backend_names[backend];
+}
 
 IOMMUFD_EXPORT const char *iommufd_feature_name(enum iommufd_feature feature)
 {
@@ -94,6 +117,7 @@ static int ctx_alloc(const struct iommufd_kernel *k,
 		return -ENOMEM;
 	ctx->kernel = *k;
 	ctx->backend = &iommufd_backend_iommufd;
+	ctx->backend_kind = IOMMUFD_BACKEND_IOMMUFD;
 	ctx->fd = -1;
 	pthread_mutex_init(&ctx->log_lock, NULL);
 	pthread_mutex_init(&ctx->objects_lock, NULL);
@@ -115,6 +139,8 @@ static int ctx_alloc(const struct iommufd_kernel *k,
 
 static void ctx_release(struct iommufd_ctx *ctx)
 {
+	if (ctx->backend->ctx_release)
+		ctx->backend->ctx_release(ctx);
 	if (ctx->owns_fd && ctx->fd >= 0)
 		kernel_close(&ctx->kernel, ctx->fd);
 	pthread_mutex_destroy(&ctx->objects_lock);
@@ -130,29 +156,136 @@ static void ctx_probe(struct iommufd_ctx *ctx)
 			iommufd_ctx_has_feature(ctx, f) ? "yes" : "no");
 }
 
+/*
+ * The backend asked for: opts->backend, or LIBIOMMUFD_BACKEND when that is
+ * AUTO (the environment never overrides an explicit choice).
+ */
+static int wanted_backend(struct iommufd_ctx *ctx,
+			  const struct iommufd_ctx_opts *opts, bool use_env,
+			  enum iommufd_backend *out)
+{
+	enum iommufd_backend b = OPTS_GET(opts, backend, IOMMUFD_BACKEND_AUTO);
+	const char *v;
+
+	if ((unsigned int)b >= ARRAY_SIZE(backend_names)) {
+		ctx_err(ctx, "unknown backend %u", (unsigned int)b);
+		return -EINVAL;
+	}
+	v = use_env ? secure_getenv("LIBIOMMUFD_BACKEND") : NULL;
+	if (b == IOMMUFD_BACKEND_AUTO && v && *v) {
+		unsigned int i;
+
+		for (i = 0; i < ARRAY_SIZE(backend_names); i++)
+			if (!strcasecmp(v, backend_names[i]))
+				break;
+		if (i == ARRAY_SIZE(backend_names)) {
+			ctx_err(ctx, "LIBIOMMUFD_BACKEND=%s: not auto, iommufd, type1 or vfio-compat",
+				v);
+			return -EINVAL;
+		}
+		b = (enum iommufd_backend)i;
+	}
+	*out = b;
+	return 0;
+}
+
+/* With ctx->fd set: the backend's state, the kind check, the probe. */
+static int ctx_setup(struct iommufd_ctx *ctx,
+		     const struct iommufd_backend_ops *ops,
+		     enum iommufd_backend want)
+{
+	int ret;
+
+	ctx->backend = ops;
+	ctx->backend_kind = ops == &iommufd_backend_iommufd ?
+				    IOMMUFD_BACKEND_IOMMUFD :
+				    IOMMUFD_BACKEND_TYPE1;
+	/* type1's init tells VFIO's container from iommufd's compat one. */
+	if (ops->ctx_init) {
+		ret = ops->ctx_init(ctx);
+		if (ret)
+			return ret;
+	}
+	if (want == IOMMUFD_BACKEND_VFIO_COMPAT &&
+	    ctx->backend_kind != IOMMUFD_BACKEND_VFIO_COMPAT) {
+		ctx_err(ctx, "%s is VFIO's own container, not iommufd's compat layer (CONFIG_IOMMUFD_VFIO_CONTAINER): the vfio-compat backend is not available",
+			VFIO_CONTAINER_PATH);
+		return -ENODEV;
+	}
+	if (want == IOMMUFD_BACKEND_TYPE1 &&
+	    ctx->backend_kind == IOMMUFD_BACKEND_VFIO_COMPAT)
+		ctx_info(ctx, "%s is served by iommufd's compat layer: the type1 backend runs as vfio-compat",
+			 VFIO_CONTAINER_PATH);
+	ctx_probe(ctx);
+	ctx_dbg(ctx, "backend %s", backend_names[ctx->backend_kind]);
+	return 0;
+}
+
 static int ctx_open(const struct iommufd_kernel *k,
 		    const struct iommufd_ctx_opts *opts,
 		    struct iommufd_ctx **out)
 {
+	const struct iommufd_backend_ops *ops = &iommufd_backend_iommufd;
+	enum iommufd_backend want;
 	struct iommufd_ctx *ctx;
-	int ret;
+	int ret, iommu_err = 0;
 
 	ret = ctx_alloc(k, opts, &ctx);
 	if (ret)
 		return ret;
-	ret = kernel_open(k, IOMMUFD_DEV_PATH, O_RDWR | O_CLOEXEC);
-	if (ret < 0) {
-		ctx_err(ctx, "cannot open %s (%s kernel): %s%s",
-			IOMMUFD_DEV_PATH, k->ops->name, strerror(-ret),
-			ret == -ENOENT ? ": this kernel has no iommufd (CONFIG_IOMMUFD)" : "");
-		ctx_release(ctx);
-		return ret;
+	ret = wanted_backend(ctx, opts, true, &want);
+	if (ret)
+		goto fail;
+	ret = -ENOENT;
+	if (want == IOMMUFD_BACKEND_AUTO || want == IOMMUFD_BACKEND_IOMMUFD) {
+		ret = kernel_open(k, IOMMUFD_DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (ret < 0) {
+			iommu_err = ret;
+			if (want == IOMMUFD_BACKEND_AUTO)
+				ctx_dbg(ctx, "cannot open %s (%s kernel): %s: trying the VFIO type1 container",
+					IOMMUFD_DEV_PATH, k->ops->name,
+					strerror(-ret));
+			else
+				ctx_err(ctx, "cannot open %s (%s kernel): %s%s",
+					IOMMUFD_DEV_PATH, k->ops->name,
+					strerror(-ret),
+					ret == -ENOENT ? ": this kernel has no iommufd (CONFIG_IOMMUFD)" : "");
+		}
 	}
+	/* AUTO falls back when this kernel has no iommufd for us, not on a
+	 * failure of the moment (EMFILE, ENOMEM: those are the answer). */
+	if (ret < 0 && want != IOMMUFD_BACKEND_IOMMUFD &&
+	    (!iommu_err || iommu_err == -ENOENT || iommu_err == -ENODEV ||
+	     iommu_err == -ENXIO || iommu_err == -EACCES ||
+	     iommu_err == -EPERM)) {
+		ops = &iommufd_backend_type1;
+		ret = kernel_open(k, VFIO_CONTAINER_PATH, O_RDWR | O_CLOEXEC);
+		if (ret < 0 && iommu_err) {
+			ctx_err(ctx, "cannot open %s (%s kernel): %s%s, nor %s: %s",
+				IOMMUFD_DEV_PATH, k->ops->name,
+				strerror(-iommu_err),
+				iommu_err == -ENOENT ? " (no CONFIG_IOMMUFD)" : "",
+				VFIO_CONTAINER_PATH, strerror(-ret));
+			ret = iommu_err;
+		} else if (ret < 0) {
+			ctx_err(ctx, "cannot open %s (%s kernel): %s%s",
+				VFIO_CONTAINER_PATH, k->ops->name,
+				strerror(-ret),
+				ret == -ENOENT ? ": this kernel has no VFIO container (CONFIG_VFIO_CONTAINER, vfio_iommu_type1)" : "");
+		}
+	}
+	if (ret < 0)
+		goto fail;
 	ctx->fd = ret;
 	ctx->owns_fd = true;
-	ctx_probe(ctx);
+	ret = ctx_setup(ctx, ops, want);
+	if (ret)
+		goto fail;
 	*out = ctx;
 	return 0;
+fail:
+	ctx_release(ctx);
+	return ret;
 }
 
 static int kernel_for_env(struct iommufd_kernel *k)
@@ -230,6 +363,7 @@ IOMMUFD_EXPORT int iommufd_ctx_adopt(int fd, const struct iommufd_ctx_opts *opts
 {
 	struct iommufd_kernel k;
 	struct iommufd_ctx *ctx;
+	enum iommufd_backend want;
 	struct stat st;
 	dev_t devnum;
 	uint32_t flags;
@@ -249,9 +383,36 @@ IOMMUFD_EXPORT int iommufd_ctx_adopt(int fd, const struct iommufd_ctx_opts *opts
 	if (ret)
 		return ret;
 
+	ret = wanted_backend(ctx, opts, false, &want);
+	if (ret)
+		goto fail;
 	ret = kernel_fstat(&k, fd, &st);
 	if (ret) {
 		ctx_err(ctx, "adopt: fd %d: %s", fd, strerror(-ret));
+		goto fail;
+	}
+	if (S_ISCHR(st.st_mode) && st.st_rdev == VFIO_CONTAINER_DEVNUM) {
+		/* A VFIO container (or iommufd's compat one): type1. */
+		if (want == IOMMUFD_BACKEND_IOMMUFD) {
+			ctx_err(ctx, "adopt: fd %d is %s, not /dev/iommu",
+				fd, VFIO_CONTAINER_PATH);
+			ret = -ENODEV;
+			goto fail;
+		}
+		ctx->fd = fd;
+		ctx->owns_fd = flags & IOMMUFD_CTX_TAKE_FD;
+		ret = ctx_setup(ctx, &iommufd_backend_type1, want);
+		if (ret) {
+			ctx->owns_fd = false;	/* the caller's on failure */
+			goto fail;
+		}
+		*out = ctx;
+		return 0;
+	}
+	if (want == IOMMUFD_BACKEND_TYPE1 ||
+	    want == IOMMUFD_BACKEND_VFIO_COMPAT) {
+		ctx_err(ctx, "adopt: fd %d is not %s", fd, VFIO_CONTAINER_PATH);
+		ret = -ENODEV;
 		goto fail;
 	}
 	ret = iommufd_devnum(&k, &devnum);
@@ -267,7 +428,11 @@ IOMMUFD_EXPORT int iommufd_ctx_adopt(int fd, const struct iommufd_ctx_opts *opts
 	}
 	ctx->fd = fd;
 	ctx->owns_fd = flags & IOMMUFD_CTX_TAKE_FD;
-	ctx_probe(ctx);
+	ret = ctx_setup(ctx, &iommufd_backend_iommufd, want);
+	if (ret) {
+		ctx->owns_fd = false;
+		goto fail;
+	}
 	*out = ctx;
 	return 0;
 fail:
@@ -289,6 +454,11 @@ IOMMUFD_EXPORT void iommufd_ctx_free(struct iommufd_ctx *ctx)
 IOMMUFD_EXPORT int iommufd_ctx_fd(const struct iommufd_ctx *ctx)
 {
 	return ctx ? ctx->fd : -EINVAL;
+}
+
+IOMMUFD_EXPORT enum iommufd_backend iommufd_ctx_backend(const struct iommufd_ctx *ctx)
+{
+	return ctx ? ctx->backend_kind : IOMMUFD_BACKEND_AUTO;
 }
 
 IOMMUFD_EXPORT bool iommufd_ctx_is_fake(const struct iommufd_ctx *ctx)
@@ -319,7 +489,9 @@ IOMMUFD_EXPORT bool iommufd_ctx_has_feature(const struct iommufd_ctx *ctx,
 {
 	if (!ctx || (unsigned int)feature >= IOMMUFD_FEATURE__COUNT)
 		return false;
-	return ctx->features & (UINT64_C(1) << feature);
+	/* type1 learns some extensions later, from a device's container. */
+	return __atomic_load_n(&ctx->features, __ATOMIC_RELAXED) &
+	       (UINT64_C(1) << feature);
 }
 
 IOMMUFD_EXPORT int iommufd_ctx_set_rlimit_mode(struct iommufd_ctx *ctx,

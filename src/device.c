@@ -373,6 +373,8 @@ static const char *sysfs_root(struct iommufd_ctx *ctx)
 /*
  * Resolve @name to a device with a VFIO device file. *cdev is the path to
  * open: the caller's, when @name is a /dev path, else the canonical one.
+ * With @cdev NULL (a backend that opens devices through their VFIO group),
+ * only the device's sysfs directory and names are found.
  */
 static int resolve(struct iommufd_ctx *ctx, const char *name,
 		   struct target *t, char *cdev, size_t cdev_len)
@@ -420,6 +422,8 @@ static int resolve(struct iommufd_ctx *ctx, const char *name,
 				name, major(st.st_rdev), minor(st.st_rdev));
 			return rc;
 		}
+		if (!cdev)
+			return 0;
 		if (strlen(name) >= cdev_len)
 			return -ENAMETOOLONG;
 		strcpy(cdev, name);
@@ -450,6 +454,8 @@ static int resolve(struct iommufd_ctx *ctx, const char *name,
 			name);
 		return -EINVAL;
 	}
+	if (!cdev)
+		return 0;
 	rc = target_vfio_dev(ctx, t);
 	if (rc)
 		return rc;
@@ -484,7 +490,8 @@ static int check_opts(const struct iommufd_device_opts *opts, uint32_t valid)
 }
 
 /* Bind @fd (checked to be @t's file) and make the handle. On failure the
- * caller still has the fd. */
+ * caller still has the fd. With @fd -1, the backend opens the device
+ * (device_open: type1, through its group). */
 static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 			 const struct target *t,
 			 const struct iommufd_device_opts *opts,
@@ -493,7 +500,7 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	struct iommufd_device *dev;
 	int rc;
 
-	if (!ctx->backend->device_bind) {
+	if (fd < 0 ? !ctx->backend->device_open : !ctx->backend->device_bind) {
 		ctx_err(ctx, "the %s backend cannot bind device files",
 			ctx->backend->name);
 		return -EOPNOTSUPP;
@@ -519,7 +526,12 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	snprintf(dev->name, sizeof(dev->name), "%s", t->name);
 	memcpy(dev->pci_addr, t->pci, sizeof(dev->pci_addr));
 
-	rc = ctx->backend->device_bind(dev, OPTS_GET(opts, vf_token, NULL));
+	if (fd < 0)
+		rc = ctx->backend->device_open(dev, t->devdir,
+					       OPTS_GET(opts, vf_token, NULL));
+	else
+		rc = ctx->backend->device_bind(dev,
+					       OPTS_GET(opts, vf_token, NULL));
 	if (rc) {
 		device_release(dev);
 		return rc;
@@ -527,8 +539,9 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	pthread_mutex_lock(&ctx->objects_lock);
 	list_add_tail(&ctx->device_list, &dev->ctx_node);
 	pthread_mutex_unlock(&ctx->objects_lock);
-	ctx_dbg(ctx, "%s: vfio%u bound, devid %u", dev->name, t->index,
-		dev->devid);
+	if (fd >= 0)
+		ctx_dbg(ctx, "%s: vfio%u bound, devid %u", dev->name, t->index,
+			dev->devid);
 	*out = dev;
 	return 0;
 }
@@ -552,6 +565,13 @@ IOMMUFD_EXPORT int iommufd_device_open(struct iommufd_ctx *ctx,
 	t = malloc(sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	if (ctx->backend->device_open) {
+		/* type1: through the device's VFIO group, no device file */
+		rc = resolve(ctx, name, t, NULL, 0);
+		if (!rc)
+			rc = device_create(ctx, -1, true, t, opts, out);
+		goto out;
+	}
 	rc = resolve(ctx, name, t, cdev, sizeof(cdev));
 	if (rc)
 		goto out;
@@ -591,6 +611,13 @@ IOMMUFD_EXPORT int iommufd_device_adopt(struct iommufd_ctx *ctx, int fd,
 	rc = check_opts(opts, DEVICE_FLAGS_ALL);
 	if (rc)
 		return rc;
+	if (!ctx->backend->device_bind) {
+		/* A device fd from a VFIO group is an anonymous inode: nothing
+		 * in sysfs can vouch for it. */
+		ctx_err(ctx, "adopt: the %s backend cannot adopt a device fd (a device file from a VFIO group cannot be checked against sysfs): open the device by name",
+			ctx->backend->name);
+		return -EOPNOTSUPP;
+	}
 	rc = kernel_fstat(&ctx->kernel, fd, &st);
 	if (rc) {
 		ctx_err(ctx, "adopt: fd %d: %s", fd, strerror(-rc));
@@ -663,6 +690,8 @@ static void device_free_locked(struct iommufd_device *dev)
 	struct iommufd_ctx *ctx = dev->ctx;
 
 	list_del(&dev->ctx_node);
+	/* An adopted fd the caller keeps would go on logging. */
+	tracking_device_release_locked(dev);
 	/*
 	 * Detach explicitly even when closing would: a mapping of a region
 	 * keeps the file (and with it the attachment) alive past close, and
@@ -675,6 +704,8 @@ static void device_free_locked(struct iommufd_device *dev)
 		ctx->backend->device_detach(dev, NULL);
 	if (dev->owns_fd)
 		kernel_close(&ctx->kernel, dev->fd);
+	if (ctx->backend->device_close)
+		ctx->backend->device_close(dev);
 	while (dev->nr_pasids)
 		drop_pasid(dev, &dev->pasids[0]);
 	set_rid(dev, NULL, NULL, 0);
@@ -910,6 +941,15 @@ static int attach_vmm(struct iommufd_device *dev, struct iommufd_ioas *ioas,
 	struct iommufd_hwpt *hwpt;
 	int rc;
 
+	if (!ctx->backend->hwpt_alloc) {
+		/* type1: no HWPTs; the IOAS's mappings go to the device's
+		 * container. */
+		if (dirty)
+			ctx_info(ctx, "%s: the %s backend has no HWPTs: attached without IOMMU dirty tracking",
+				 dev->name, ctx->backend->name);
+		*out = NULL;
+		return attach_rid(dev, ioas, NULL, false);
+	}
 	rc = device_hw_info_locked(dev);
 	if (rc == -ENODEV) {
 		/* An emulated device reaches the IOAS through the kernel's
@@ -1222,6 +1262,12 @@ IOMMUFD_EXPORT int iommufd_device_hot_reset(struct iommufd_device *dev)
 	rc = vfio_device_hot_reset_info(dev, &info);
 	if (rc)
 		return rc;
+	if (!info->by_devid && dev->ctx->backend->device_hot_reset_groups) {
+		/* type1: every affected group must be open here. */
+		rc = dev->ctx->backend->device_hot_reset_groups(dev, info);
+		free(info);
+		return rc;
+	}
 	if (!info->by_devid) {
 		/* Group ids: the legacy path's answer, for a device file
 		 * from a group, which this handle is not. */

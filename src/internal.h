@@ -53,6 +53,8 @@ static inline bool list_empty(const struct list_node *head)
 struct iommufd_ctx {
 	struct iommufd_kernel kernel;
 	const struct iommufd_backend_ops *backend;
+	enum iommufd_backend backend_kind;	/* never AUTO */
+	void *backend_priv;		/* the backend's (type1: its groups) */
 	int fd;
 	bool owns_fd;
 
@@ -111,6 +113,15 @@ IOMMUFD_EXPORT int iommufd__ctx_new_on_kernel(const struct iommufd_kernel *k,
 
 /* ioas.c: context teardown destroys what the caller left behind. */
 void ioas_free_all(struct iommufd_ctx *ctx);
+/*
+ * ioas.c, for backends: own the IOAS as unmap_all does. Waits until no map,
+ * unmap or copy is in flight and keeps new ones waiting until the end call,
+ * so every table entry is LIVE and the table does not change meanwhile
+ * (readers go on). -EDEADLK from inside iommufd_ioas_for_each_mapping().
+ * Never call with the table lock held.
+ */
+int ioas_exclusive_begin(struct iommufd_ioas *ioas);
+void ioas_exclusive_end(struct iommufd_ioas *ioas);
 
 /*
  * A hardware page table. On its IOAS's list (ioas->hwpts) from allocation to
@@ -125,6 +136,8 @@ struct iommufd_hwpt {
 	bool lib_owned;
 	unsigned int users;		/* RID and PASID attachments made here */
 	struct iommufd_hwpt *ioas_next;
+	/* IOMMU dirty tracking switched on (tracking.c), under objects_lock. */
+	bool dirty_enabled;
 };
 
 struct iommufd_device_pasid {
@@ -133,6 +146,7 @@ struct iommufd_device_pasid {
 };
 
 struct device_regions;
+struct dma_logging;
 
 struct iommufd_device {
 	struct iommufd_ctx *ctx;
@@ -156,6 +170,9 @@ struct iommufd_device {
 	struct iommufd_hw_info hw;
 
 	struct device_regions *regions;	/* device.c's region info cache */
+	void *priv;			/* the backend's (type1: the group) */
+	/* DMA logging state (tracking.c), under ctx->objects_lock. */
+	struct dma_logging *logging;
 };
 
 /* device.c, hwpt.c: context teardown, in this order, before ioas_free_all():
@@ -171,5 +188,8 @@ int hwpt_destroy_locked(struct iommufd_hwpt *hwpt);
 /* device.c, under objects_lock: IOMMU_GET_HW_INFO into dev->hw, asked once.
  * 0, -ENODEV (no IOMMU of its own: emulated), or this attempt's error. */
 int device_hw_info_locked(struct iommufd_device *dev);
+/* tracking.c, under objects_lock, from device free before the fd closes:
+ * stop the device's DMA logging and free its state. */
+void tracking_device_release_locked(struct iommufd_device *dev);
 
 #endif

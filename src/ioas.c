@@ -312,9 +312,11 @@ static bool overflows(uint64_t start, uint64_t length)
 /*
  * Claim what a map needs before its kernel call, under the write lock. A
  * fixed IOVA gets a PENDING entry (@e); a kernel-chosen one only counts as
- * inflight. Returns with the lock held, 0 or an error (nothing claimed).
+ * inflight. Where the backend chooses IOVAs itself (type1), the choice is
+ * made here and the map goes on as a fixed one (*fixed becomes true).
+ * Returns with the lock held, 0 or an error (nothing claimed).
  */
-static int map_claim(struct iommufd_ioas *ioas, struct mt_entry *e, bool fixed)
+static int map_claim(struct iommufd_ioas *ioas, struct mt_entry *e, bool *fixed)
 {
 	int rc;
 
@@ -323,7 +325,13 @@ static int map_claim(struct iommufd_ioas *ioas, struct mt_entry *e, bool fixed)
 			wait_change(ioas);
 			continue;
 		}
-		if (!fixed)
+		if (!*fixed && ioas->ctx->backend->ioas_choose_iova) {
+			rc = ioas->ctx->backend->ioas_choose_iova(ioas, e);
+			if (rc)
+				return rc;
+			*fixed = true;
+		}
+		if (!*fixed)
 			break;
 		rc = range_state(ioas, e->iova, mt_last(e));
 		if (rc == -EAGAIN) {
@@ -438,16 +446,19 @@ static int do_map(struct iommufd_ioas *ioas, void *vaddr, int fd,
 		.fd = fd,
 		.prot = flags & MAP_PROT,
 	};
-	uint64_t got = e.iova;
+	uint64_t got;
 	int rc;
 
 	if (held_by_me(ioas))
 		return -EDEADLK;
 	write_lock(ioas);
-	rc = map_claim(ioas, &e, fixed);
+	rc = map_claim(ioas, &e, &fixed);
 	unlock(ioas);
 	if (rc)
 		return rc;
+	got = e.iova;
+	if (fixed)
+		flags |= IOMMUFD_MAP_FIXED_IOVA;
 
 	if (fd >= 0)
 		rc = ioas->ctx->backend->ioas_map_file(ioas, fd, offset, length,
@@ -502,7 +513,9 @@ IOMMUFD_EXPORT int iommufd_ioas_map_file(struct iommufd_ioas *ioas, int fd,
 	if (overflows(offset, length) ||
 	    ((flags & IOMMUFD_MAP_FIXED_IOVA) && overflows(*iova, length)))
 		return -EOVERFLOW;
-	if (!iommufd_ctx_has_feature(ioas->ctx, IOMMUFD_FEATURE_IOAS_MAP_FILE)) {
+	/* type1 maps an mmap of the file (backend/type1.c). */
+	if (ioas->ctx->backend == &iommufd_backend_iommufd &&
+	    !iommufd_ctx_has_feature(ioas->ctx, IOMMUFD_FEATURE_IOAS_MAP_FILE)) {
 		ctx_dbg(ioas->ctx, "IOAS map_file: the kernel has no IOMMU_IOAS_MAP_FILE (6.13)");
 		return -EOPNOTSUPP;
 	}
@@ -747,6 +760,28 @@ IOMMUFD_EXPORT int iommufd_ioas_unmap_all(struct iommufd_ioas *ioas,
 	return rc;
 }
 
+int ioas_exclusive_begin(struct iommufd_ioas *ioas)
+{
+	if (held_by_me(ioas))
+		return -EDEADLK;
+	write_lock(ioas);
+	while (ioas->exclusive)
+		wait_change(ioas);
+	ioas->exclusive = true;
+	while (ioas->inflight)
+		wait_change(ioas);
+	unlock(ioas);
+	return 0;
+}
+
+void ioas_exclusive_end(struct iommufd_ioas *ioas)
+{
+	write_lock(ioas);
+	ioas->exclusive = false;
+	wake(ioas);
+	unlock(ioas);
+}
+
 /* ---- copy ---- */
 
 /* Under src's write lock: drop a copy's pin. */
@@ -847,7 +882,7 @@ again:
 		wait_finish(dst, gen);
 		goto again;
 	}
-	rc = map_claim(dst, &e, fixed);	/* cannot wait now */
+	rc = map_claim(dst, &e, &fixed);	/* cannot wait now */
 	if (rc) {
 		if (src == dst) {
 			unpin_locked(src, src_iova);
@@ -859,6 +894,8 @@ again:
 		return rc;
 	}
 	unlock(dst);
+	if (fixed)
+		flags |= IOMMUFD_MAP_FIXED_IOVA;
 
 	got = e.iova;
 	rc = dst->ctx->backend->ioas_copy(dst, &got, src, src_iova, length,
@@ -921,6 +958,34 @@ IOMMUFD_EXPORT int iommufd_ioas_get_huge_pages(struct iommufd_ioas *ioas,
 	if (!rc)
 		*enabled = val != 0;
 	return rc;
+}
+
+IOMMUFD_EXPORT int iommufd_ioas_get_limits(struct iommufd_ioas *ioas,
+					    struct iommufd_ioas_limits *out)
+{
+	struct iommufd_ioas_limits l;
+	size_t n;
+	int rc;
+
+	if (!ioas || !out || out->sz < offsetof(struct iommufd_ioas_limits,
+						flags) + sizeof(out->flags))
+		return -EINVAL;
+	if (!ioas->ctx->backend->ioas_limits) {
+		ctx_dbg(ioas->ctx, "IOAS %u: the %s backend reports no limits",
+			ioas->id, ioas->ctx->backend->name);
+		return -EOPNOTSUPP;
+	}
+	memset(&l, 0, sizeof(l));
+	rc = ioas->ctx->backend->ioas_limits(ioas, &l);
+	if (rc)
+		return rc;
+	/* As much as the caller's struct holds; a newer one's tail zeroed. */
+	n = out->sz < sizeof(l) ? out->sz : sizeof(l);
+	l.sz = out->sz;
+	if (out->sz > sizeof(l))
+		memset((char *)out + sizeof(l), 0, out->sz - sizeof(l));
+	memcpy(out, &l, n);
+	return 0;
 }
 
 /* ---- readers ---- */

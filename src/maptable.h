@@ -114,7 +114,7 @@ int maptable_check(const struct maptable *t);
 
 /*
  * The library's IOAS handle. Lives here rather than in ioas.c so that every
- * backend (iommufd.c, later type1.c, which emulates iommufd's unmap rules on
+ * backend (iommufd.c, and type1.c, which emulates iommufd's unmap rules on
  * top of this table) can reach the table and the kernel ID.
  */
 struct iommufd_ioas {
@@ -123,6 +123,7 @@ struct iommufd_ioas {
 	struct list_node ctx_node;	/* on ctx->ioas_list, under objects_lock */
 	/* The HWPTs serving this IOAS, under ctx->objects_lock (hwpt.c). */
 	struct iommufd_hwpt *hwpts;
+	void *priv;			/* the backend's (type1: its containers) */
 
 	pthread_rwlock_t lock;		/* guards every field below */
 	struct maptable table;

@@ -19,12 +19,24 @@ enum iommufd_ctx_flags {
 	IOMMUFD_CTX_TAKE_FD = 1u << 0,
 };
 
+/* Which kernel interface a context drives. */
+enum iommufd_backend {
+	/* iommufd when /dev/iommu exists, else the VFIO type1 container.
+	 * LIBIOMMUFD_BACKEND=iommufd|type1|vfio-compat overrides it. */
+	IOMMUFD_BACKEND_AUTO = 0,
+	IOMMUFD_BACKEND_IOMMUFD,	/* /dev/iommu and VFIO device cdevs */
+	IOMMUFD_BACKEND_TYPE1,		/* /dev/vfio/vfio containers and groups */
+	/* type1 ioctls on /dev/vfio/vfio served by iommufd's compat layer */
+	IOMMUFD_BACKEND_VFIO_COMPAT,
+};
+
 struct iommufd_ctx_opts {
 	size_t sz;		/* sizeof(struct iommufd_ctx_opts) */
 	uint32_t flags;		/* enum iommufd_ctx_flags */
 	iommufd_log_fn log_fn;	/* NULL: silent, unless LIBIOMMUFD_LOG is set */
 	void *log_data;
 	enum iommufd_log_level log_level; /* 0 means IOMMUFD_LOG_WARN */
+	enum iommufd_backend backend;	/* 0: IOMMUFD_BACKEND_AUTO */
 };
 
 /*
@@ -47,6 +59,15 @@ enum iommufd_feature {
 	IOMMUFD_FEATURE_PASID,		  /* 6.15: PASID-capable HWPTs */
 	IOMMUFD_FEATURE_HW_QUEUE,	  /* 6.17 */
 	IOMMUFD_FEATURE_HW_INFO_TYPE,	  /* 6.17: GET_HW_INFO with an input type */
+	/* VFIO container extensions (VFIO_CHECK_EXTENSION), on the type1 and
+	 * vfio-compat backends only. 6.1 reports UPDATE_VADDR and DMA_CC
+	 * only once a container has an IOMMU: they appear when a device is
+	 * first opened. */
+	IOMMUFD_FEATURE_TYPE1,		  /* VFIO_TYPE1_IOMMU */
+	IOMMUFD_FEATURE_TYPE1V2,	  /* VFIO_TYPE1v2_IOMMU (3.14) */
+	IOMMUFD_FEATURE_UNMAP_ALL,	  /* 5.13: VFIO_DMA_UNMAP_FLAG_ALL */
+	IOMMUFD_FEATURE_UPDATE_VADDR,	  /* 5.13: MAP/UNMAP_FLAG_VADDR */
+	IOMMUFD_FEATURE_DMA_CC,		  /* VFIO_DMA_CC_IOMMU: coherent DMA */
 	IOMMUFD_FEATURE__COUNT,
 };
 
@@ -71,6 +92,10 @@ int iommufd_ctx_adopt(int fd, const struct iommufd_ctx_opts *opts,
 void iommufd_ctx_free(struct iommufd_ctx *ctx);
 
 int iommufd_ctx_fd(const struct iommufd_ctx *ctx);
+/* The backend the context runs on (never IOMMUFD_BACKEND_AUTO), and its
+ * name: "iommufd", "type1", "vfio-compat". */
+enum iommufd_backend iommufd_ctx_backend(const struct iommufd_ctx *ctx);
+const char *iommufd_backend_name(enum iommufd_backend backend);
 bool iommufd_ctx_is_fake(const struct iommufd_ctx *ctx);
 /* Where the context's kernel keeps its sysfs: "/sys", or a fake kernel's own
  * tree (for struct iommufd_discover_opts's sysfs_root). NULL for a NULL

@@ -120,6 +120,31 @@ int iommufd_ioas_for_each_mapping(struct iommufd_ioas *ioas, uint64_t first,
 
 size_t iommufd_ioas_mapping_count(struct iommufd_ioas *ioas);
 
+enum iommufd_ioas_limits_flags {
+	/* The kernel answered. Without it (type1 before a device is
+	 * attached) the fields hold the library's assumptions: the CPU page
+	 * size and up, no count limit, no dirty tracking. */
+	IOMMUFD_LIMITS_KERNEL = 1u << 0,
+	/* The kernel can track dirty pages (dirty_* are valid). */
+	IOMMUFD_LIMITS_DIRTY_TRACKING = 1u << 1,
+};
+
+/* What the kernel allows an IOAS now (iommufd_ioas_get_limits()). */
+struct iommufd_ioas_limits {
+	size_t sz;			/* in: sizeof(struct iommufd_ioas_limits) */
+	uint32_t flags;			/* enum iommufd_ioas_limits_flags */
+	uint64_t page_sizes;		/* IOMMU page sizes: bit n = 2^n bytes */
+	/* More mappings the kernel accepts (type1's DMA_AVAIL, the least
+	 * over the IOAS's containers); UINT64_MAX: no count limit. */
+	uint64_t mappings_avail;
+	uint64_t dirty_page_sizes;	/* dirty tracking granularities */
+	uint64_t dirty_bitmap_max;	/* bytes of bitmap one query may ask */
+};
+
+/* -EOPNOTSUPP on the iommufd backend (for now). */
+int iommufd_ioas_get_limits(struct iommufd_ioas *ioas,
+			    struct iommufd_ioas_limits *out);
+
 #ifdef __cplusplus
 }
 #endif

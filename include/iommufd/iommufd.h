@@ -9,5 +9,7 @@
 #include <iommufd/hwpt.h>
 #include <iommufd/device.h>
 #include <iommufd/discovery.h>
+#include <iommufd/dirty.h>
+#include <iommufd/tracking.h>
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One ops table, one implementation per kernel interface: iommufd.c (native)
- * and, later, type1.c (the legacy VFIO container). The object files above
+ * and type1.c (the legacy VFIO container and group, also as iommufd's
+ * /dev/vfio/vfio compat layer serves them). The object files above
  * (ctx.c, ioas.c, ...) hold no ioctl numbers; they call these.
  *
  * Flags arrive as the library's enum iommufd_map_flags; each backend
@@ -27,6 +28,9 @@ struct iommufd_hw_info;
 struct iommufd_device_info;
 struct iommufd_region_info;
 struct iommufd_irq_info;
+struct iommufd_ioas_limits;
+struct mt_entry;
+struct vfio_reset_info;
 
 struct iommufd_backend_ops {
 	const char *name;
@@ -79,9 +83,67 @@ struct iommufd_backend_ops {
 	 * iommufd_hwpt_flags); sets hwpt->id. */
 	int (*hwpt_alloc)(struct iommufd_hwpt *hwpt, struct iommufd_device *dev);
 	int (*hwpt_destroy)(struct iommufd_hwpt *hwpt);
+
+	/* The ops below are optional (NULL); type1.c has them. */
+
+	/* Set up ctx->backend_priv before probe; -errno fails the context. */
+	int (*ctx_init)(struct iommufd_ctx *ctx);
+	/* Free ctx->backend_priv, after every object of the context went. */
+	void (*ctx_release)(struct iommufd_ctx *ctx);
+	/*
+	 * The library picks the IOVA of a map or copy the caller did not fix
+	 * (the kernel cannot): set e->iova for e->length (e->backing, e->fd
+	 * as they will be stored). Called with the IOAS's table write-locked
+	 * and no exclusive owner; the map then goes on as a fixed one.
+	 * -ENOSPC when nothing fits. NULL: the kernel chooses.
+	 */
+	int (*ioas_choose_iova)(struct iommufd_ioas *ioas, struct mt_entry *e);
+	/* iommufd_ioas_get_limits(); NULL: -EOPNOTSUPP. */
+	int (*ioas_limits)(struct iommufd_ioas *ioas,
+			   struct iommufd_ioas_limits *out);
+	/*
+	 * Open the device whose sysfs directory is @devdir some other way
+	 * than through a device file (type1: through its VFIO group); sets
+	 * dev->fd. NULL: device.c opens the cdev and calls device_bind.
+	 */
+	int (*device_open)(struct iommufd_device *dev, const char *devdir,
+			   const uint8_t *vf_token);
+	/* After device.c closed dev->fd: release what device_open took. */
+	void (*device_close)(struct iommufd_device *dev);
+	/* A hot reset the kernel lists by IOMMU group (!info->by_devid). */
+	int (*device_hot_reset_groups)(struct iommufd_device *dev,
+				       const struct vfio_reset_info *info);
+
+	/*
+	 * IOMMU dirty tracking (optional; iommufd.c has them). Switch a HWPT's
+	 * tracking on (the kernel starts it clean) or off. Read: OR into
+	 * @data (bit n = the @page_size page at iova + n * page_size, u64
+	 * words as the kernel writes them) the pages written in [iova, iova +
+	 * length), which the caller knows to be wholly mapped, and clear them
+	 * unless @no_clear.
+	 */
+	int (*hwpt_set_dirty_tracking)(struct iommufd_hwpt *hwpt, bool enable);
+	int (*hwpt_get_dirty_bitmap)(struct iommufd_hwpt *hwpt, uint64_t iova,
+				     uint64_t length, uint64_t page_size,
+				     uint64_t *data, bool no_clear);
+	/*
+	 * Dirty tracking of a backend without HWPTs, for a whole IOAS (type1.c:
+	 * VFIO_IOMMU_DIRTY_PAGES in every container mapping it). set: START
+	 * (or STOP) where not started (stopped) yet, all or nothing. get: OR
+	 * into @data (bit n = the @page_size page at iova + n * page_size;
+	 * @page_size the containers' dirty page size) the pages dirty in
+	 * [iova, iova + length), clearing them; the range starts and ends on
+	 * mapping edges or outside mappings. -EINVAL when a container mapping
+	 * the IOAS is not tracking.
+	 */
+	int (*ioas_set_dirty_tracking)(struct iommufd_ioas *ioas, bool enable);
+	int (*ioas_get_dirty_bitmap)(struct iommufd_ioas *ioas, uint64_t iova,
+				     uint64_t length, uint64_t page_size,
+				     uint64_t *data);
 };
 
 extern const struct iommufd_backend_ops iommufd_backend_iommufd;
+extern const struct iommufd_backend_ops iommufd_backend_type1;
 
 /*
  * vfio.c: the VFIO device uAPI, the same whichever backend bound the device
@@ -134,5 +196,21 @@ ssize_t vfio_device_rw(struct iommufd_device *dev, uint64_t off, void *buf,
 int vfio_device_mmap(struct iommufd_device *dev, uint64_t off, size_t len,
 		     int prot, void **out);
 int vfio_device_munmap(struct iommufd_device *dev, void *addr, size_t len);
+
+/*
+ * Device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*). probe: 0 when the
+ * driver can log (failures are the answer: not logged). start: @ranges in
+ * the kernel's {iova, length} terms are taken from the library's inclusive
+ * ones; *page_size in: the granule asked, out: the driver's. report: OR into
+ * @data the pages of [iova, iova + length) written, clearing the log.
+ */
+int vfio_device_dma_logging_probe(struct iommufd_device *dev);
+int vfio_device_dma_logging_start(struct iommufd_device *dev,
+				  const struct iommufd_iova_range *ranges,
+				  size_t nr, uint64_t *page_size);
+int vfio_device_dma_logging_stop(struct iommufd_device *dev);
+int vfio_device_dma_logging_report(struct iommufd_device *dev, uint64_t iova,
+				   uint64_t length, uint64_t page_size,
+				   uint64_t *data);
 
 #endif

@@ -641,6 +641,38 @@ static int iommufd_hwpt_destroy_op(struct iommufd_hwpt *hwpt)
 	return IOCTL(hwpt->ctx, IOMMU_DESTROY, &cmd);
 }
 
+/* ---- dirty tracking ---- */
+
+static int iommufd_hwpt_set_dirty_tracking_op(struct iommufd_hwpt *hwpt,
+					      bool enable)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+		.hwpt_id = hwpt->id,
+	};
+
+	return IOCTL(hwpt->ctx, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+static int iommufd_hwpt_get_dirty_bitmap_op(struct iommufd_hwpt *hwpt,
+					    uint64_t iova, uint64_t length,
+					    uint64_t page_size, uint64_t *data,
+					    bool no_clear)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt->id,
+		.flags = no_clear ? IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR : 0,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.data = (uintptr_t)data,
+	};
+
+	return IOCTL(hwpt->ctx, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
 const struct iommufd_backend_ops iommufd_backend_iommufd = {
 	.name = "iommufd",
 	.probe = iommufd_probe,
@@ -659,4 +691,6 @@ const struct iommufd_backend_ops iommufd_backend_iommufd = {
 	.device_hw_info = iommufd_device_hw_info,
 	.hwpt_alloc = iommufd_hwpt_alloc_op,
 	.hwpt_destroy = iommufd_hwpt_destroy_op,
+	.hwpt_set_dirty_tracking = iommufd_hwpt_set_dirty_tracking_op,
+	.hwpt_get_dirty_bitmap = iommufd_hwpt_get_dirty_bitmap_op,
 };

@@ -421,3 +421,104 @@ int vfio_device_munmap(struct iommufd_device *dev, void *addr, size_t len)
 		dev_log_error(dev, "munmap", rc);
 	return rc;
 }
+
+/* ---- DMA logging (device dirty tracking) ---- */
+
+/*
+ * VFIO_DEVICE_FEATURE with @len bytes of feature data after the header.
+ * The header and data go in one buffer, as the kernel reads them.
+ */
+static int device_feature(struct iommufd_device *dev, uint32_t flags,
+			  void *data, size_t len, bool quiet, const char *name)
+{
+	struct vfio_device_feature *f;
+	size_t sz = sizeof(*f) + len;
+	int rc;
+
+	f = calloc(1, sz);
+	if (!f)
+		return -ENOMEM;
+	f->argsz = (uint32_t)sz;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	rc = kernel_ioctl(&dev->ctx->kernel, dev->fd, VFIO_DEVICE_FEATURE, f);
+	if (rc < 0) {
+		if (!quiet)
+			dev_log_error(dev, name, rc);
+	} else if (len) {
+		memcpy(data, f->data, len);
+		rc = 0;
+	} else {
+		rc = 0;
+	}
+	free(f);
+	return rc;
+}
+
+int vfio_device_dma_logging_probe(struct iommufd_device *dev)
+{
+	return device_feature(dev,
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_START |
+				      VFIO_DEVICE_FEATURE_PROBE |
+				      VFIO_DEVICE_FEATURE_SET,
+			      NULL, 0, true, "DMA_LOGGING_START (probe)");
+}
+
+int vfio_device_dma_logging_start(struct iommufd_device *dev,
+				  const struct iommufd_iova_range *ranges,
+				  size_t nr, uint64_t *page_size)
+{
+	struct vfio_device_feature_dma_logging_control ctl = { 0 };
+	struct vfio_device_feature_dma_logging_range *k;
+	int rc;
+
+	if (!nr || nr > UINT32_MAX)
+		return -EINVAL;
+	k = calloc(nr, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr; i++) {
+		k[i].iova = ranges[i].start;
+		k[i].length = ranges[i].last - ranges[i].start + 1;
+	}
+	ctl.page_size = *page_size;
+	ctl.num_ranges = (uint32_t)nr;
+	ctl.ranges = (uintptr_t)k;
+	rc = device_feature(dev,
+			    VFIO_DEVICE_FEATURE_DMA_LOGGING_START |
+				    VFIO_DEVICE_FEATURE_SET,
+			    &ctl, sizeof(ctl), false,
+			    "VFIO_DEVICE_FEATURE DMA_LOGGING_START");
+	free(k);
+	if (!rc)
+		*page_size = ctl.page_size;
+	return rc;
+}
+
+int vfio_device_dma_logging_stop(struct iommufd_device *dev)
+{
+	return device_feature(dev,
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP |
+				      VFIO_DEVICE_FEATURE_SET,
+			      NULL, 0, false,
+			      "VFIO_DEVICE_FEATURE DMA_LOGGING_STOP");
+}
+
+int vfio_device_dma_logging_report(struct iommufd_device *dev, uint64_t iova,
+				   uint64_t length, uint64_t page_size,
+				   uint64_t *data)
+{
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.bitmap = (uintptr_t)data,
+	};
+
+	return device_feature(dev,
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT |
+				      VFIO_DEVICE_FEATURE_GET,
+			      &rep, sizeof(rep), false,
+			      "VFIO_DEVICE_FEATURE DMA_LOGGING_REPORT");
+}
