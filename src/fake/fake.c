@@ -497,16 +497,26 @@ int fake_do_munmap(struct iommufd_fake *fake, void *addr, size_t length)
 	return 0;
 }
 
+/* What pread and pwrite share: the call counts (and may be failed by
+ * injection), then the fd is resolved; NULL *file is a file the model does
+ * not own, served by the real syscall. */
+static int io_begin(struct iommufd_fake *fake, int fd, struct fake_file **file)
+{
+	int err = fake_count_call(fake, false, 0);
+
+	if (err)
+		return err;
+	*file = fake_fd_lookup(fake, fd, &err);
+	return err;
+}
+
 ssize_t fake_do_pread(struct iommufd_fake *fake, int fd, void *buf,
 		      size_t count, off_t offset)
 {
 	struct fake_file *file;
 	ssize_t n;
-	int err = fake_count_call(fake, false, 0);
+	int err = io_begin(fake, fd, &file);
 
-	if (err)
-		return err;
-	file = fake_fd_lookup(fake, fd, &err);
 	if (err)
 		return err;
 	if (file) {
@@ -523,11 +533,8 @@ ssize_t fake_do_pwrite(struct iommufd_fake *fake, int fd, const void *buf,
 {
 	struct fake_file *file;
 	ssize_t n;
-	int err = fake_count_call(fake, false, 0);
+	int err = io_begin(fake, fd, &file);
 
-	if (err)
-		return err;
-	file = fake_fd_lookup(fake, fd, &err);
 	if (err)
 		return err;
 	if (file) {
