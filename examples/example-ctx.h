@@ -28,8 +28,16 @@ static inline bool example_env_fake(void)
  * it, such as Debian 12's 6.1) VFIO's type1 container. */
 static inline const char *example_ctx_api(const struct iommufd_ctx *ctx)
 {
-	return iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_IOAS) ?
-	       "iommufd (/dev/iommu)" : "VFIO type1 container (/dev/vfio/vfio)";
+	switch (iommufd_ctx_backend(ctx)) {
+	case IOMMUFD_BACKEND_IOMMUFD:
+		return "iommufd (/dev/iommu)";
+	case IOMMUFD_BACKEND_TYPE1:
+		return "VFIO type1 container (/dev/vfio/vfio)";
+	case IOMMUFD_BACKEND_VFIO_COMPAT:
+		return "iommufd's VFIO compat container (/dev/vfio/vfio)";
+	default:
+		return "an unknown interface";
+	}
 }
 
 /*

@@ -413,9 +413,8 @@ static void print_json(const struct info *in)
 	json_open(&j, "context", '{');
 	json_bool(&j, "available", in->ctx != NULL);
 	if (in->ctx) {
-		json_str(&j, "api", iommufd_ctx_has_feature(in->ctx,
-							    IOMMUFD_FEATURE_IOAS) ?
-				    "iommufd" : "type1");
+		json_str(&j, "api",
+			 iommufd_backend_name(iommufd_ctx_backend(in->ctx)));
 		json_open(&j, "features", '{');
 		for (int f = 0; f < IOMMUFD_FEATURE__COUNT; f++)
 			json_bool(&j, iommufd_feature_name(f),
