@@ -19,7 +19,6 @@
  * On a machine without /dev/iommu or /dev/vfio it runs on libiommufd's fake
  * kernel, whose dmar0 tracks dirty pages.
  */
-#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -27,33 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
 #include <iommufd/iommufd.h>
 
+#include "edu.h"
 #include "example-ctx.h"
 
 #define PROG "iommufd-dirty"
 #define EXIT_SKIP 77
 
-#define BAR0_REGION 0		/* VFIO_PCI_BAR0_REGION_INDEX */
-#define CONFIG_REGION 7		/* VFIO_PCI_CONFIG_REGION_INDEX */
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MASTER 0x4
-
-/* edu's registers (QEMU hw/misc/edu.c) */
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_DMA_RUN 0x1u
-#define EDU_DMA_TO_RAM 0x2u
-#define EDU_BUF_ADDR 0x40000u
-#define DMA_TIMEOUT_MS 5000
+/* edu's registers and helpers: edu.h. */
+#define DMA_TIMEOUT_MS EDU_DMA_TIMEOUT_MS
 
 /* Below edu's 28-bit DMA mask. */
 #define IOVA_BASE UINT64_C(0x1000000)
@@ -115,63 +100,11 @@ static int failed(int status, const char *step, const char *fmt, ...)
 	return status;
 }
 
-static int rd32(struct run *r, uint64_t off, uint32_t *val)
-{
-	uint32_t le;
-	ssize_t n = iommufd_device_region_read(r->dev, BAR0_REGION, off, &le,
-					       sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	if (n != sizeof(le))
-		return -EIO;
-	*val = le32toh(le);
-	return 0;
-}
-
-static int wr32(struct run *r, uint64_t off, uint32_t val)
-{
-	uint32_t le = htole32(val);
-	ssize_t n = iommufd_device_region_write(r->dev, BAR0_REGION, off, &le,
-						sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	return n == sizeof(le) ? 0 : -EIO;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* One edu transfer, waited for. */
-static int edu_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
+static int run_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
 		   uint32_t cmd)
 {
-	uint64_t deadline = now_ms() + DMA_TIMEOUT_MS;
-	uint32_t v = 0;
-	int ret;
-
-	ret = wr32(r, EDU_DMA_SRC, src);
-	if (!ret)
-		ret = wr32(r, EDU_DMA_DST, dst);
-	if (!ret)
-		ret = wr32(r, EDU_DMA_COUNT, len);
-	if (!ret)
-		ret = wr32(r, EDU_DMA_CMD, cmd | EDU_DMA_RUN);
-	while (!ret) {
-		ret = rd32(r, EDU_DMA_CMD, &v);
-		if (ret || !(v & EDU_DMA_RUN))
-			break;
-		if (now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-	return ret;
+	return edu_dma(r->dev, src, dst, len, cmd, DMA_TIMEOUT_MS, NULL);
 }
 
 /* The first edu bound to VFIO in the context's sysfs, or --bdf. */
@@ -254,7 +187,7 @@ static int run_steps(struct run *r)
 	struct iommufd_hwpt *hwpt = NULL;
 	struct show s = { .len = 0 };
 	uint64_t iova = IOVA_BASE;
-	uint16_t cmd_le;
+	const char *why = NULL;
 	size_t n = 1;
 	int ret;
 
@@ -293,13 +226,10 @@ static int run_steps(struct run *r)
 	r->mapped = true;
 	ok("map memory", "%u pages at IOVA 0x%" PRIx64, NPAGES, IOVA_BASE);
 
-	if (iommufd_device_region_read(r->dev, CONFIG_REGION, PCI_COMMAND,
-				       &cmd_le, 2) != 2)
-		return failed(EXIT_FAILURE, "enable bus mastering", "read");
-	cmd_le = htole16(le16toh(cmd_le) | PCI_COMMAND_MASTER);
-	if (iommufd_device_region_write(r->dev, CONFIG_REGION, PCI_COMMAND,
-					&cmd_le, 2) != 2)
-		return failed(EXIT_FAILURE, "enable bus mastering", "write");
+	ret = edu_bus_master(r->dev, NULL, NULL, &why);
+	if (ret)
+		return failed(EXIT_FAILURE, "enable bus mastering", "%s: %s",
+			      why, strerror(-ret));
 
 	ret = iommufd_dirty_tracker_new(r->ioas, NULL, &r->tracker);
 	if (!ret)
@@ -325,7 +255,7 @@ static int run_steps(struct run *r)
 		return failed(EXIT_FAILURE, "dirty bitmap", "%s", strerror(-ret));
 
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
-		ret = edu_dma(r, EDU_BUF_ADDR,
+		ret = run_dma(r, EDU_BUF_ADDR,
 			      (uint32_t)(IOVA_BASE + writes[i].off),
 			      writes[i].len, EDU_DMA_TO_RAM);
 		if (ret)
@@ -333,7 +263,7 @@ static int run_steps(struct run *r)
 				      "%u bytes at +0x%x: %s", writes[i].len,
 				      writes[i].off, strerror(-ret));
 	}
-	ret = edu_dma(r, (uint32_t)(IOVA_BASE + READ_OFF), EDU_BUF_ADDR, 64, 0);
+	ret = run_dma(r, (uint32_t)(IOVA_BASE + READ_OFF), EDU_BUF_ADDR, 64, 0);
 	if (ret)
 		return failed(EXIT_FAILURE, "DMA RAM -> device", "%s",
 			      strerror(-ret));

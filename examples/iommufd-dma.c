@@ -18,55 +18,28 @@
  * iommufd and the device file where the kernel has them (6.6+), else VFIO's
  * type1 container and the device's group (Debian 12's 6.1).
  */
-#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 
 #include <iommufd/iommufd.h>
 #include <iommufd/device.h>
 
+#include "edu.h"
 #include "example-ctx.h"
 
 #define PROG "iommufd-dma"
 
 #define EXIT_SKIP 77
 
-/* vfio-pci's region and IRQ indexes (<linux/vfio.h>). */
-#define BAR0_REGION 0		/* VFIO_PCI_BAR0_REGION_INDEX */
-#define CONFIG_REGION 7		/* VFIO_PCI_CONFIG_REGION_INDEX */
-#define MSI_IRQ_INDEX 1		/* VFIO_PCI_MSI_IRQ_INDEX */
-
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MASTER 0x4
-
-/* edu's registers in BAR0 (QEMU hw/misc/edu.c). */
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IDENT 0x00
-#define EDU_IDENT_VALUE 0x010000edu
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_DMA_RUN 0x1u
-#define EDU_DMA_TO_RAM 0x2u	/* direction: device -> RAM */
-#define EDU_DMA_IRQ 0x4u	/* raise interrupt 0x100 when done */
-#define EDU_DMA_IRQ_STATUS 0x100u
-/* The device's own buffer, at device address 0x40000; QEMU 7.2 aborts on a
- * transfer that ends at its end (0x41000), so stay below 4096 bytes. */
-#define EDU_BUF_ADDR 0x40000u
+/* edu's registers and helpers: edu.h. Half of the device's buffer (a
+ * transfer must stay below EDU_BUF_SIZE). */
 #define XFER_LEN 2048u
 
 /* edu's DMA mask is 28 bits: IOVAs below 1 << 28. Two pages: the source
@@ -78,7 +51,7 @@
 #define IOVA_DST (IOVA_BASE + PAGE)
 
 /* Each DMA takes ~100 ms of virtual time under QEMU's TCG. */
-#define DMA_TIMEOUT_MS 5000
+#define DMA_TIMEOUT_MS EDU_DMA_TIMEOUT_MS
 #define IRQ_TIMEOUT_MS 5000
 
 struct run {
@@ -125,71 +98,11 @@ static int failed(int status, const char *step, const char *fmt, ...)
 	return status;
 }
 
-static int edu_read32(struct run *r, uint64_t off, uint32_t *val)
-{
-	uint32_t le;
-	ssize_t n = iommufd_device_region_read(r->dev, BAR0_REGION, off, &le,
-					       sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	if (n != sizeof(le))
-		return -EIO;
-	*val = le32toh(le);
-	return 0;
-}
-
-/* 4-byte accesses only: the DMA registers take 4 and 8, and a 4-byte write
- * sets the whole register (our IOVAs are below 4 GiB). */
-static int edu_write32(struct run *r, uint64_t off, uint32_t val)
-{
-	uint32_t le = htole32(val);
-	ssize_t n = iommufd_device_region_write(r->dev, BAR0_REGION, off, &le,
-						sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	return n == sizeof(le) ? 0 : -EIO;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Program one transfer and wait, boundedly, for the device to finish. */
-static int edu_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
+/* One transfer through edu.h, waited for; *why says which half failed. */
+static int run_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
 		   uint32_t cmd, const char **why)
 {
-	uint64_t deadline;
-	uint32_t v = 0;
-	int ret;
-
-	*why = "programming the DMA registers";
-	ret = edu_write32(r, EDU_DMA_SRC, src);
-	if (!ret)
-		ret = edu_write32(r, EDU_DMA_DST, dst);
-	if (!ret)
-		ret = edu_write32(r, EDU_DMA_COUNT, len);
-	if (!ret)
-		ret = edu_write32(r, EDU_DMA_CMD, cmd | EDU_DMA_RUN);
-	if (ret)
-		return ret;
-	*why = "waiting for the DMA to complete";
-	deadline = now_ms() + DMA_TIMEOUT_MS;
-	for (;;) {
-		ret = edu_read32(r, EDU_DMA_CMD, &v);
-		if (ret)
-			return ret;
-		if (!(v & EDU_DMA_RUN))
-			return 0;
-		if (now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
+	return edu_dma(r->dev, src, dst, len, cmd, DMA_TIMEOUT_MS, why);
 }
 
 static void fill_pattern(uint8_t *p, size_t len)
@@ -274,13 +187,11 @@ static int find_edu(struct run *r)
 static int run_steps(struct run *r)
 {
 	struct iommufd_irq_info irq;
-	uint16_t cmd_le, cmd;
+	uint16_t cmd = 0, cmd_after = 0;
 	uint64_t iova = IOVA_BASE, unmapped = 0;
 	uint32_t v = 0;
 	const char *why = NULL;
-	struct pollfd pfd;
 	uint64_t count;
-	ssize_t n;
 	int ret;
 
 	/* By name: the library finds the device file (iommufd) or the group
@@ -326,24 +237,14 @@ static int run_steps(struct run *r)
 	   iova, iova + BUF_LEN - 1);
 
 	/* vfio-pci leaves bus mastering off. */
-	n = iommufd_device_region_read(r->dev, CONFIG_REGION, PCI_COMMAND,
-				       &cmd_le, sizeof(cmd_le));
-	if (n != sizeof(cmd_le))
-		return failed(EXIT_FAILURE, "enable bus mastering",
-			      "reading PCI_COMMAND: %s",
-			      strerror(n < 0 ? (int)-n : EIO));
-	cmd = le16toh(cmd_le);
-	cmd_le = htole16(cmd | PCI_COMMAND_MASTER);
-	n = iommufd_device_region_write(r->dev, CONFIG_REGION, PCI_COMMAND,
-					&cmd_le, sizeof(cmd_le));
-	if (n != sizeof(cmd_le))
-		return failed(EXIT_FAILURE, "enable bus mastering",
-			      "writing PCI_COMMAND: %s",
-			      strerror(n < 0 ? (int)-n : EIO));
+	ret = edu_bus_master(r->dev, &cmd, &cmd_after, &why);
+	if (ret)
+		return failed(EXIT_FAILURE, "enable bus mastering", "%s: %s",
+			      why, strerror(-ret));
 	ok("enable bus mastering", "PCI_COMMAND 0x%04x -> 0x%04x", cmd,
-	   cmd | PCI_COMMAND_MASTER);
+	   cmd_after);
 
-	ret = edu_read32(r, EDU_IDENT, &v);
+	ret = edu_read32(r->dev, EDU_REG_IDENT, &v);
 	if (ret)
 		return failed(EXIT_FAILURE, "check the ident register", "%s",
 			      strerror(-ret));
@@ -352,30 +253,21 @@ static int run_steps(struct run *r)
 			      "0x%08x, expected 0x%08x", v, EDU_IDENT_VALUE);
 	ok("check the ident register", "0x%08x", v);
 
-	ret = iommufd_device_get_irq_info(r->dev, MSI_IRQ_INDEX, &irq);
-	if (!ret && irq.count < 1)
-		ret = -ENODEV;
-	if (!ret) {
-		r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		ret = r->efd < 0 ? -errno : 0;
-	}
-	if (!ret)
-		ret = iommufd_device_set_irqs(r->dev, MSI_IRQ_INDEX, 0, 1,
-					      &r->efd);
+	ret = edu_msi_to_eventfd(r->dev, &r->efd, &irq, &why);
 	if (ret)
-		return failed(EXIT_FAILURE, "wire MSI to an eventfd", "%s",
-			      strerror(-ret));
+		return failed(EXIT_FAILURE, "wire MSI to an eventfd", "%s: %s",
+			      why, strerror(-ret));
 	r->irq_wired = true;
 	ok("wire MSI to an eventfd", "vector 0 of %u", irq.count);
 
-	ret = edu_dma(r, (uint32_t)IOVA_SRC, EDU_BUF_ADDR, XFER_LEN, 0, &why);
+	ret = run_dma(r, (uint32_t)IOVA_SRC, EDU_BUF_ADDR, XFER_LEN, 0, &why);
 	if (ret)
 		return failed(EXIT_FAILURE, "DMA RAM -> device", "%s: %s", why,
 			      strerror(-ret));
 	ok("DMA RAM -> device", "%u bytes from IOVA 0x%" PRIx64, XFER_LEN,
 	   IOVA_SRC);
 
-	ret = edu_dma(r, EDU_BUF_ADDR, (uint32_t)IOVA_DST, XFER_LEN,
+	ret = run_dma(r, EDU_BUF_ADDR, (uint32_t)IOVA_DST, XFER_LEN,
 		      EDU_DMA_TO_RAM | EDU_DMA_IRQ, &why);
 	if (ret)
 		return failed(EXIT_FAILURE, "DMA device -> RAM", "%s: %s", why,
@@ -394,24 +286,18 @@ static int run_steps(struct run *r)
 	ok("verify the bytes", "%u bytes came back, the rest untouched",
 	   XFER_LEN);
 
-	pfd = (struct pollfd){ .fd = r->efd, .events = POLLIN };
-	ret = poll(&pfd, 1, IRQ_TIMEOUT_MS);
-	if (ret < 0)
-		return failed(EXIT_FAILURE, "interrupt", "poll: %s",
-			      strerror(errno));
-	if (ret == 0)
+	ret = edu_msi_wait(r->efd, IRQ_TIMEOUT_MS, &count);
+	if (ret == -ETIMEDOUT)
 		return failed(EXIT_FAILURE, "interrupt",
 			      "no MSI within %d ms", IRQ_TIMEOUT_MS);
-	if (read(r->efd, &count, sizeof(count)) != sizeof(count))
-		return failed(EXIT_FAILURE, "interrupt", "eventfd read: %s",
-			      strerror(errno));
-	ret = edu_read32(r, EDU_IRQ_STATUS, &v);
-	if (!ret && !(v & EDU_DMA_IRQ_STATUS))
+	if (ret)
+		return failed(EXIT_FAILURE, "interrupt", "eventfd: %s",
+			      strerror(-ret));
+	ret = edu_irq_ack(r->dev, &v);
+	if (!ret && !(v & EDU_IRQ_STATUS_DMA))
 		return failed(EXIT_FAILURE, "interrupt",
 			      "interrupt status 0x%x, expected 0x%x set", v,
-			      EDU_DMA_IRQ_STATUS);
-	if (!ret)
-		ret = edu_write32(r, EDU_IRQ_ACK, v);
+			      EDU_IRQ_STATUS_DMA);
 	if (ret)
 		return failed(EXIT_FAILURE, "interrupt", "%s", strerror(-ret));
 	ok("interrupt", "MSI on the eventfd, status 0x%x, acknowledged", v);
@@ -426,7 +312,7 @@ static int run_steps(struct run *r)
 	 * has no translation any more and blocks it (a DMAR fault in the
 	 * kernel log on real hardware). */
 	memset(r->buf + PAGE, 0x5a, PAGE);
-	ret = edu_dma(r, EDU_BUF_ADDR, (uint32_t)IOVA_DST, XFER_LEN,
+	ret = run_dma(r, EDU_BUF_ADDR, (uint32_t)IOVA_DST, XFER_LEN,
 		      EDU_DMA_TO_RAM, &why);
 	if (ret)
 		return failed(EXIT_FAILURE, "DMA to the unmapped IOVA", "%s: %s",
@@ -443,7 +329,7 @@ static int run_steps(struct run *r)
 static void cleanup(struct run *r)
 {
 	if (r->irq_wired)
-		iommufd_device_set_irqs(r->dev, MSI_IRQ_INDEX, 0, 0, NULL);
+		edu_msi_disable(r->dev);
 	if (r->efd >= 0)
 		close(r->efd);
 	if (r->mapped)

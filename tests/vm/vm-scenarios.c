@@ -21,18 +21,15 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -41,44 +38,26 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/device.h>
 #include <iommufd/discovery.h>
+#include <iommufd/tracking.h>
 
-/* vfio-pci's region and IRQ indexes, and VFIO_DEVICE_FLAGS_* (the values
- * of <linux/vfio.h>, which this program does not include). */
-#define BAR0_REGION 0
-#define CONFIG_REGION 7
-#define MSI_IRQ_INDEX 1
+/* edu's registers, vfio-pci's indexes and the device helpers, shared with
+ * the examples (examples/edu.h; meson.build adds examples/ to the include
+ * path). Public API only, like the rest of this program. */
+#include "edu.h"
+
+/* VFIO_DEVICE_FLAGS_* (the values of <linux/vfio.h>, which this program
+ * does not include). */
 #define DEVICE_FLAGS_RESET (1u << 0)
 #define DEVICE_FLAGS_PCI (1u << 1)
-#define IRQ_INFO_EVENTFD (1u << 0)
-
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MEMORY 0x2u
-#define PCI_COMMAND_MASTER 0x4u
-
-/* edu (QEMU hw/misc/edu.c; /work/shared/VM-LAB.md). */
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IDENT 0x00
-#define EDU_IDENT_VALUE 0x010000edu
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_CNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_CMD_START 0x1u
-#define EDU_CMD_TO_RAM 0x2u
-#define EDU_CMD_IRQ 0x4u
-#define EDU_IRQ_DMA 0x100u
-#define EDU_BUF 0x40000u	/* the device's buffer, 4096 bytes */
 
 #define BUF_SIZE (UINT64_C(2) << 20)
 #define IOVA_A UINT64_C(0x200000)	/* fixed, below edu's 28-bit DMA mask */
 #define SRC_OFF 0x1000u
 #define DST_OFF 0x10000u
-#define XFER 3000u			/* each DMA under 4096 bytes */
-#define DMA_TIMEOUT_S 20.0
+#define XFER 3000u			/* each DMA under EDU_BUF_SIZE */
+#define DMA_TIMEOUT_MS 20000
 #define IRQ_TIMEOUT_MS 20000
+#define PAGE 4096u			/* type1's dirty page size in the lab */
 
 /* The lab's usable IOVA ranges: intel-iommu with 39 address bits, less the
  * x86 MSI window [0xfee00000, 0xfeefffff]. */
@@ -97,6 +76,7 @@ static const char *const scenario_names[] = {
 	"lib-dma-to-device",
 	"lib-dma-to-ram",
 	"lib-msi",
+	"lib-dirty",
 	"lib-unmap",
 	"lib-dma-unmapped-blocked",
 	"lib-reset",
@@ -168,87 +148,24 @@ static double now(void)
 
 /* ---- device access through the library ---------------------------------- */
 
-static int rd32(struct lab *lab, uint64_t off, uint32_t *val)
-{
-	uint32_t le;
-	ssize_t n = iommufd_device_region_read(lab->dev, BAR0_REGION, off, &le,
-					       sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	if (n != sizeof(le))
-		return -EIO;
-	*val = le32toh(le);
-	return 0;
-}
-
-static int wr32(struct lab *lab, uint64_t off, uint32_t val)
-{
-	uint32_t le = htole32(val);
-	ssize_t n = iommufd_device_region_write(lab->dev, BAR0_REGION, off, &le,
-						sizeof(le));
-
-	if (n < 0)
-		return (int)n;
-	return n == sizeof(le) ? 0 : -EIO;
-}
-
 /* Set bus mastering (and memory decoding) in PCI_COMMAND; *before and
  * *after (may be NULL) get the register around the change. */
 static int bus_master(struct lab *lab, uint16_t *before, uint16_t *after)
 {
-	uint16_t le, cmd;
-	ssize_t n;
-
-	n = iommufd_device_region_read(lab->dev, CONFIG_REGION, PCI_COMMAND,
-				       &le, sizeof(le));
-	if (n != sizeof(le))
-		return n < 0 ? (int)n : -EIO;
-	cmd = le16toh(le);
-	if (before)
-		*before = cmd;
-	le = htole16(cmd | PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY);
-	n = iommufd_device_region_write(lab->dev, CONFIG_REGION, PCI_COMMAND,
-					&le, sizeof(le));
-	if (n != sizeof(le))
-		return n < 0 ? (int)n : -EIO;
-	n = iommufd_device_region_read(lab->dev, CONFIG_REGION, PCI_COMMAND,
-				       &le, sizeof(le));
-	if (n != sizeof(le))
-		return n < 0 ? (int)n : -EIO;
-	cmd = le16toh(le);
-	if (after)
-		*after = cmd;
-	return cmd & PCI_COMMAND_MASTER ? 0 : -EIO;
+	return edu_pci_command_set(lab->dev,
+				   EDU_PCI_COMMAND_MASTER | EDU_PCI_COMMAND_MEMORY,
+				   before, after, NULL);
 }
 
-/* Start one transfer; with @wait, poll bit 0 until it is done. */
-static int edu_dma(struct lab *lab, uint64_t src, uint64_t dst, uint32_t cmd,
+/* Start one XFER-byte transfer; with @wait, poll until it is done. */
+static int lab_dma(struct lab *lab, uint64_t src, uint64_t dst, uint32_t cmd,
 		   bool wait)
 {
-	double deadline = now() + DMA_TIMEOUT_S;
-	uint32_t v = 0;
-	int ret;
-
-	ret = wr32(lab, EDU_DMA_SRC, (uint32_t)src);
-	if (!ret)
-		ret = wr32(lab, EDU_DMA_DST, (uint32_t)dst);
-	if (!ret)
-		ret = wr32(lab, EDU_DMA_CNT, XFER);
-	if (!ret)
-		ret = wr32(lab, EDU_DMA_CMD, EDU_CMD_START | cmd);
-	if (ret || !wait)
-		return ret;
-	for (;;) {
-		ret = rd32(lab, EDU_DMA_CMD, &v);
-		if (ret)
-			return ret;
-		if (!(v & EDU_CMD_START))
-			return 0;
-		if (now() > deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
+	if (!wait)
+		return edu_dma_start(lab->dev, (uint32_t)src, (uint32_t)dst, XFER,
+				     cmd);
+	return edu_dma(lab->dev, (uint32_t)src, (uint32_t)dst, XFER, cmd,
+		       DMA_TIMEOUT_MS, NULL);
 }
 
 static void fill(uint8_t *p, size_t n, unsigned int seed)
@@ -263,7 +180,7 @@ static bool dma_to_device(struct lab *lab, const char *name, unsigned int seed)
 	int ret;
 
 	fill(lab->buf_a + SRC_OFF, XFER, seed);
-	ret = edu_dma(lab, IOVA_A + SRC_OFF, EDU_BUF, 0, true);
+	ret = lab_dma(lab, IOVA_A + SRC_OFF, EDU_BUF_ADDR, 0, true);
 	if (ret) {
 		FAIL(name, "DMA RAM->device (IOVA 0x%" PRIx64 "): %s",
 		     IOVA_A + SRC_OFF, err(ret));
@@ -280,7 +197,7 @@ static bool dma_to_ram_matches(struct lab *lab, const char *name,
 	int ret;
 
 	memset(dst, 0xaa, XFER);
-	ret = edu_dma(lab, EDU_BUF, IOVA_A + DST_OFF, EDU_CMD_TO_RAM, true);
+	ret = lab_dma(lab, EDU_BUF_ADDR, IOVA_A + DST_OFF, EDU_DMA_TO_RAM, true);
 	if (ret) {
 		FAIL(name, "DMA device->RAM (IOVA 0x%" PRIx64 "): %s",
 		     IOVA_A + DST_OFF, err(ret));
@@ -503,13 +420,13 @@ static void scenario_open(struct lab *lab)
 	}
 	printf("  device flags 0x%x regions %u irqs %u\n", info.flags,
 	       info.num_regions, info.num_irqs);
-	if (!(info.flags & DEVICE_FLAGS_PCI) || info.num_regions <= CONFIG_REGION ||
-	    info.num_irqs <= MSI_IRQ_INDEX) {
+	if (!(info.flags & DEVICE_FLAGS_PCI) || info.num_regions <= EDU_CONFIG_REGION ||
+	    info.num_irqs <= EDU_MSI_IRQ_INDEX) {
 		FAIL(n, "not a vfio-pci device (flags 0x%x, %u regions, %u irqs)",
 		     info.flags, info.num_regions, info.num_irqs);
 		return;
 	}
-	ret = rd32(lab, EDU_IDENT, &ident);
+	ret = edu_read32(lab->dev, EDU_REG_IDENT, &ident);
 	if (ret || ident != EDU_IDENT_VALUE) {
 		FAIL(n, "BAR0 ident: %s 0x%08x, want 0x%08x", ret ? err(ret) : "read",
 		     ret ? 0 : ident, EDU_IDENT_VALUE);
@@ -686,7 +603,7 @@ static void scenario_dma_to_device(struct lab *lab)
 	if (!dma_to_device(lab, n, 1))
 		return;
 	PASS(n, "%u bytes IOVA 0x%" PRIx64 " -> device 0x%x", XFER,
-	     IOVA_A + SRC_OFF, EDU_BUF);
+	     IOVA_A + SRC_OFF, EDU_BUF_ADDR);
 }
 
 static void scenario_dma_to_ram(struct lab *lab)
@@ -699,41 +616,29 @@ static void scenario_dma_to_ram(struct lab *lab)
 		return;
 	lab->dma_ready = true;
 	PASS(n, "%u bytes device 0x%x -> IOVA 0x%" PRIx64 " equal what was sent",
-	     XFER, EDU_BUF, IOVA_A + DST_OFF);
+	     XFER, EDU_BUF_ADDR, IOVA_A + DST_OFF);
 }
 
 static void scenario_msi(struct lab *lab)
 {
 	const char *n = "lib-msi";
-	struct iommufd_irq_info irq;
-	struct pollfd pfd;
+	struct iommufd_irq_info irq = { 0 };
+	const char *why = NULL;
 	uint64_t count = 0;
 	uint32_t status = 0;
 	int efd, ret;
 
 	if (!need(lab, n, lab->dma_ready, "no DMA (lib-dma-to-ram failed)"))
 		return;
-	ret = iommufd_device_get_irq_info(lab->dev, MSI_IRQ_INDEX, &irq);
-	if (ret) {
-		FAIL(n, "iommufd_device_get_irq_info(MSI): %s", err(ret));
-		return;
-	}
-	if (irq.count < 1 || !(irq.flags & IRQ_INFO_EVENTFD)) {
+	/* Nothing pending from earlier transfers. */
+	(void)edu_irq_ack(lab->dev, &status);
+	ret = edu_msi_to_eventfd(lab->dev, &efd, &irq, &why);
+	if (ret == -ENODEV) {
 		FAIL(n, "MSI index: count %u flags 0x%x", irq.count, irq.flags);
 		return;
 	}
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0) {
-		FAIL(n, "eventfd: %s", strerror(errno));
-		return;
-	}
-	/* Nothing pending from earlier transfers. */
-	if (!rd32(lab, EDU_IRQ_STATUS, &status) && status)
-		(void)wr32(lab, EDU_IRQ_ACK, status);
-	ret = iommufd_device_set_irqs(lab->dev, MSI_IRQ_INDEX, 0, 1, &efd);
 	if (ret) {
-		FAIL(n, "iommufd_device_set_irqs(MSI, eventfd): %s", err(ret));
-		close(efd);
+		FAIL(n, "%s: %s", why, err(ret));
 		return;
 	}
 	/* A transfer without the interrupt bit must not signal. */
@@ -744,36 +649,29 @@ static void scenario_msi(struct lab *lab)
 		goto out;
 	}
 	fill(lab->buf_a + SRC_OFF, XFER, 4);
-	ret = edu_dma(lab, IOVA_A + SRC_OFF, EDU_BUF, EDU_CMD_IRQ, false);
+	ret = lab_dma(lab, IOVA_A + SRC_OFF, EDU_BUF_ADDR, EDU_DMA_IRQ, false);
 	if (ret) {
 		FAIL(n, "starting a DMA with interrupt: %s", err(ret));
 		goto out;
 	}
-	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
-	ret = poll(&pfd, 1, IRQ_TIMEOUT_MS);
-	if (ret != 1) {
-		(void)rd32(lab, EDU_IRQ_STATUS, &status);
-		FAIL(n, "no MSI within %d ms (poll %d, irq status 0x%x)",
-		     IRQ_TIMEOUT_MS, ret, status);
+	ret = edu_msi_wait(efd, IRQ_TIMEOUT_MS, &count);
+	if (ret) {
+		(void)edu_read32(lab->dev, EDU_REG_IRQ_STATUS, &status);
+		FAIL(n, "no MSI within %d ms (%s, irq status 0x%x)",
+		     IRQ_TIMEOUT_MS, err(ret), status);
 		goto out;
 	}
-	if (read(efd, &count, sizeof(count)) != sizeof(count)) {
-		FAIL(n, "eventfd read: %s", strerror(errno));
-		goto out;
-	}
-	ret = rd32(lab, EDU_IRQ_STATUS, &status);
-	if (!ret)
-		ret = wr32(lab, EDU_IRQ_ACK, status);
+	ret = edu_irq_ack(lab->dev, &status);
 	if (ret) {
 		FAIL(n, "interrupt status: %s", err(ret));
 		goto out;
 	}
-	if (!(status & EDU_IRQ_DMA)) {
+	if (!(status & EDU_IRQ_STATUS_DMA)) {
 		FAIL(n, "interrupt status 0x%x lacks the DMA bit 0x%x", status,
-		     EDU_IRQ_DMA);
+		     EDU_IRQ_STATUS_DMA);
 		goto out;
 	}
-	ret = iommufd_device_set_irqs(lab->dev, MSI_IRQ_INDEX, 0, 0, NULL);
+	ret = edu_msi_disable(lab->dev);
 	close(efd);
 	if (ret)
 		FAIL(n, "disabling MSI (count 0): %s", err(ret));
@@ -782,8 +680,81 @@ static void scenario_msi(struct lab *lab)
 		     status);
 	return;
 out:
-	(void)iommufd_device_set_irqs(lab->dev, MSI_IRQ_INDEX, 0, 0, NULL);
+	(void)edu_msi_disable(lab->dev);
 	close(efd);
+}
+
+/*
+ * Dirty pages through the library on the type1 backend: enable tracking on
+ * the IOAS (VFIO_IOMMU_DIRTY_PAGES START on its container), let the device
+ * write one page, read the dirty bitmap over mapping A, disable. A type1
+ * container with an IOMMU-backed device cannot see which pages were
+ * written: it reports every pinned page dirty, even pages only read
+ * (VM-LAB.md). So the written page must be dirty and the count must equal
+ * A's pages; the count is printed as a fact. The fake kernel at 6.1 models
+ * the same rule, so parity compares like with like.
+ */
+static void scenario_dirty(struct lab *lab)
+{
+	const char *n = "lib-dirty";
+	struct iommufd_dirty_bitmap *bm = NULL;
+	uint64_t count, want = BUF_SIZE / PAGE;
+	uint64_t written = IOVA_A + DST_OFF;
+	bool enabled = false;
+	int dirty, ret;
+
+	if (!need(lab, n, lab->a_mapped, "nothing mapped (lib-map failed)") ||
+	    !need(lab, n, lab->dma_ready, "no DMA (lib-dma-to-ram failed)"))
+		return;
+	ret = iommufd_dirty_bitmap_new(IOVA_A, BUF_SIZE, PAGE, &bm);
+	if (ret) {
+		FAIL(n, "iommufd_dirty_bitmap_new: %s", err(ret));
+		return;
+	}
+	/* Fill the device's buffer first, so that the only DMA while tracking
+	 * is the one write into RAM. */
+	if (!dma_to_device(lab, n, 11))
+		goto out;
+	ret = iommufd_ioas_set_dirty_tracking(lab->ioas, true);
+	if (ret) {
+		FAIL(n, "iommufd_ioas_set_dirty_tracking(on): %s", err(ret));
+		goto out;
+	}
+	enabled = true;
+	/* XFER bytes at DST_OFF: one page. */
+	if (!dma_to_ram_matches(lab, n, 11))
+		goto out;
+	ret = iommufd_ioas_read_dirty(lab->ioas, bm, IOVA_A, BUF_SIZE, NULL);
+	if (ret) {
+		FAIL(n, "iommufd_ioas_read_dirty: %s", err(ret));
+		goto out;
+	}
+	count = iommufd_dirty_bitmap_count(bm);
+	dirty = iommufd_dirty_bitmap_test(bm, written, PAGE);
+	printf("VMTEST-FACT %s dirty-pages=%" PRIu64 "\n", n, count);
+	if (dirty != 1) {
+		FAIL(n, "the page the device wrote (IOVA 0x%" PRIx64 ") reads %s",
+		     written, dirty < 0 ? err(dirty) : "clean");
+		goto out;
+	}
+	if (count != want) {
+		FAIL(n, "%" PRIu64 " pages dirty, want all %" PRIu64
+		     " mapped pages (type1 reports every pinned page)", count, want);
+		goto out;
+	}
+	enabled = false;
+	ret = iommufd_ioas_set_dirty_tracking(lab->ioas, false);
+	if (ret) {
+		FAIL(n, "iommufd_ioas_set_dirty_tracking(off): %s", err(ret));
+		goto out;
+	}
+	PASS(n, "the written page is dirty, %" PRIu64 " of %" PRIu64
+	     " mapped pages dirty (type1: every pinned page), tracking off again",
+	     count, want);
+out:
+	if (enabled)
+		(void)iommufd_ioas_set_dirty_tracking(lab->ioas, false);
+	iommufd_dirty_bitmap_free(bm);
 }
 
 static void scenario_unmap(struct lab *lab)
@@ -857,7 +828,7 @@ static void scenario_unmapped_blocked(struct lab *lab)
 	    !need(lab, n, lab->dma_ready, "no DMA (lib-dma-to-ram failed)"))
 		return;
 	memset(dst, 0x5a, XFER);
-	ret = edu_dma(lab, EDU_BUF, IOVA_A + DST_OFF, EDU_CMD_TO_RAM, true);
+	ret = lab_dma(lab, EDU_BUF_ADDR, IOVA_A + DST_OFF, EDU_DMA_TO_RAM, true);
 	if (ret) {
 		FAIL(n, "DMA to the unmapped IOVA 0x%" PRIx64 ": %s", IOVA_A + DST_OFF,
 		     err(ret));
@@ -915,7 +886,7 @@ static void scenario_reset(struct lab *lab)
 		     ret ? err(ret) : "success");
 		return;
 	}
-	ret = rd32(lab, EDU_IDENT, &ident);
+	ret = edu_read32(lab->dev, EDU_REG_IDENT, &ident);
 	if (ret || ident != EDU_IDENT_VALUE) {
 		FAIL(n, "ident after the reset: %s 0x%08x", ret ? err(ret) : "read", ident);
 		return;
@@ -978,7 +949,7 @@ static void scenario_unmap_all(struct lab *lab)
 	/* The kernel dropped them too: a DMA into A's old IOVA is blocked. */
 	if (a && lab->dma_ready) {
 		memset(dst, 0x5a, XFER);
-		ret = edu_dma(lab, EDU_BUF, IOVA_A + DST_OFF, EDU_CMD_TO_RAM, true);
+		ret = lab_dma(lab, EDU_BUF_ADDR, IOVA_A + DST_OFF, EDU_DMA_TO_RAM, true);
 		if (ret) {
 			FAIL(n, "DMA after unmap_all: %s", err(ret));
 			return;
@@ -1066,6 +1037,7 @@ int main(int argc, char **argv)
 	scenario_dma_to_device(lab);
 	scenario_dma_to_ram(lab);
 	scenario_msi(lab);
+	scenario_dirty(lab);
 	scenario_unmap(lab);
 	scenario_unmapped_blocked(lab);
 	scenario_reset(lab);
