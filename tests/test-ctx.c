@@ -12,10 +12,7 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
-static bool fd_is_open(int fd)
-{
-	return fcntl(fd, F_GETFD) >= 0;
-}
+#include "fixture.h"
 
 START_TEST(new_on_fake)
 {
@@ -341,11 +338,5 @@ static Suite *ctx_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ctx_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(ctx_suite());
 }

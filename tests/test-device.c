@@ -27,64 +27,23 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_GLOBALS
+#include "fixture.h"
+
 #define EDU "0000:00:04.0"
 #define NIC "0000:00:05.0"
 #define MDEV "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define MAP_RW (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE)
 #define FIXED (MAP_RW | IOMMUFD_MAP_FIXED_IOVA)
 
-static struct iommufd_fake *fake;
-static struct iommufd_ctx *ctx;
-static uint64_t PAGE;
-
-/* ---- the log, to check what the library says ---- */
-
-static char logbuf[16384];
-static size_t loglen;
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Called from any thread that uses the context. */
-static void log_fn(void *data, enum iommufd_log_level level, const char *msg)
-{
-	int n;
-
-	(void)data;
-	(void)level;
-	pthread_mutex_lock(&log_lock);
-	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", msg);
-	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
-		loglen += (size_t)n;
-	pthread_mutex_unlock(&log_lock);
-}
-
-static void log_clear(void)
-{
-	loglen = 0;
-	logbuf[0] = '\0';
-}
-
-static bool logged(const char *needle)
-{
-	return strstr(logbuf, needle) != NULL;
-}
-
 static void ctx_up(void)
 {
-	IOMMUFD_OPTS(iommufd_ctx_opts, opts, .log_fn = log_fn,
-		     .log_level = IOMMUFD_LOG_DEBUG);
-
-	ck_assert_int_eq(iommufd_fake_ctx_new(fake, &opts, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &ctx), 0);
 }
 
 static void setup_version(unsigned int minor)
 {
-	PAGE = (uint64_t)sysconf(_SC_PAGESIZE);
-	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
-	if (minor)
-		ck_assert_int_eq(iommufd_fake_set_kernel_version(fake, 6, minor),
-				 0);
-	ck_assert_int_eq(iommufd_fake_add_default_machine(fake), 0);
+	fx_fake_up(minor);
 	log_clear();
 	ctx_up();
 }
@@ -101,21 +60,7 @@ static void setup_6_5(void)
 
 static void teardown(void)
 {
-	iommufd_ctx_free(ctx);
-	ctx = NULL;
-	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
-	iommufd_fake_free(fake);
-	fake = NULL;
-}
-
-static struct iommufd_device *open_ok(const char *name)
-{
-	struct iommufd_device *dev = NULL;
-
-	ck_assert_int_eq(iommufd_device_open(ctx, name, NULL, &dev), 0);
-	ck_assert_ptr_nonnull(dev);
-	return dev;
+	fx_teardown();
 }
 
 static void sysfs_path(char *buf, size_t len, const char *rel)
@@ -124,11 +69,6 @@ static void sysfs_path(char *buf, size_t len, const char *rel)
 
 	ck_assert_ptr_nonnull(root);
 	ck_assert_int_lt(snprintf(buf, len, "%s/%s", root, rel), (int)len);
-}
-
-static bool fd_open(int fd)
-{
-	return fcntl(fd, F_GETFD) >= 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -144,7 +84,7 @@ START_TEST(open_by_pci_address)
 	unsigned int files = iommufd_fake_open_files(fake);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		dev = open_ok(names[i]);
+		dev = open_ok_nonnull(names[i]);
 		ck_assert_str_eq(iommufd_device_pci_addr(dev), EDU);
 		ck_assert_uint_gt(iommufd_device_id(dev), 0);
 		ck_assert_int_ge(iommufd_device_fd(dev), 0);
@@ -165,16 +105,16 @@ START_TEST(open_by_sysfs_path)
 	struct iommufd_device *dev;
 
 	sysfs_path(path, sizeof(path), "bus/pci/devices/" NIC);
-	dev = open_ok(path);
+	dev = open_ok_nonnull(path);
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), NIC);
 	iommufd_device_free(dev);
 	sysfs_path(path, sizeof(path), "devices/pci0000:00/" NIC "/");
-	dev = open_ok(path);
+	dev = open_ok_nonnull(path);
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), NIC);
 	iommufd_device_free(dev);
 	/* the mdev's directory */
 	sysfs_path(path, sizeof(path), "bus/mdev/devices/" MDEV);
-	dev = open_ok(path);
+	dev = open_ok_nonnull(path);
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), "");
 	iommufd_device_free(dev);
 }
@@ -187,18 +127,18 @@ START_TEST(open_by_cdev_path)
 
 	ck_assert_int_eq(iommufd_fake_device_cdev(fake, EDU, path, sizeof(path)),
 			 0);
-	dev = open_ok(path);
+	dev = open_ok_nonnull(path);
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), EDU);
 	iommufd_device_free(dev);
 	ck_assert_int_eq(iommufd_fake_device_cdev(fake, MDEV, path,
 						  sizeof(path)), 0);
-	dev = open_ok(path);
+	dev = open_ok_nonnull(path);
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), "");
 	iommufd_device_free(dev);
 	/* an mdev by its UUID, in either case */
-	dev = open_ok(MDEV);
+	dev = open_ok_nonnull(MDEV);
 	iommufd_device_free(dev);
-	dev = open_ok("83B8F4F2-509F-382F-3C1E-E6BFE0FA1001");
+	dev = open_ok_nonnull("83B8F4F2-509F-382F-3C1E-E6BFE0FA1001");
 	iommufd_device_free(dev);
 }
 END_TEST
@@ -262,7 +202,7 @@ START_TEST(open_device_of_another_driver)
 	ck_assert_ptr_null(dev);
 	/* back on vfio-pci, it opens */
 	ck_assert_int_eq(iommufd_fake_bind_driver(fake, NIC, "vfio-pci"), 0);
-	dev = open_ok(NIC);
+	dev = open_ok_nonnull(NIC);
 	iommufd_device_free(dev);
 }
 END_TEST
@@ -311,7 +251,7 @@ END_TEST
 
 START_TEST(open_twice_and_double_bind)
 {
-	struct iommufd_device *dev = open_ok(EDU), *dev2 = NULL;
+	struct iommufd_device *dev = open_ok_nonnull(EDU), *dev2 = NULL;
 	struct vfio_device_bind_iommufd bind = {
 		.argsz = sizeof(bind),
 		.iommufd = iommufd_ctx_fd(ctx),
@@ -336,7 +276,7 @@ START_TEST(open_twice_and_double_bind)
 		ck_assert_int_eq(iommufd_device_get_info(dev, &info), 0);
 	}
 	iommufd_device_free(dev);
-	dev = open_ok(EDU);
+	dev = open_ok_nonnull(EDU);
 	iommufd_device_free(dev);
 }
 END_TEST
@@ -360,7 +300,7 @@ START_TEST(vf_token)
 	ck_assert_ptr_null(dev);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
 	/* without a token, 6.16 binds */
-	dev = open_ok(NIC);
+	dev = open_ok_nonnull(NIC);
 	iommufd_device_free(dev);
 }
 END_TEST
@@ -394,9 +334,9 @@ START_TEST(adopt_keeps_or_takes_the_fd)
 	iommufd_device_free(dev);
 	/* not ours: still open, and still bound (only close unbinds), so a
 	 * second adoption's bind is refused */
-	ck_assert(fd_open(fd));
+	ck_assert(fd_is_open(fd));
 	ck_assert_int_eq(iommufd_device_adopt(ctx, fd, NULL, &dev), -EINVAL);
-	ck_assert(fd_open(fd));
+	ck_assert(fd_is_open(fd));
 	ck_assert_int_eq(iommufd_fake_close(fake, fd), 0);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
 
@@ -405,7 +345,7 @@ START_TEST(adopt_keeps_or_takes_the_fd)
 	ck_assert_str_eq(iommufd_device_pci_addr(dev), "");
 	iommufd_device_free(dev);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
-	ck_assert(!fd_open(fd));
+	ck_assert(!fd_is_open(fd));
 }
 END_TEST
 
@@ -423,14 +363,14 @@ START_TEST(adopt_wrong_kind_of_fd)
 	ck_assert_int_ge(cfd, 0);
 	ck_assert_int_eq(iommufd_device_adopt(ctx, mfd, &take, &dev), -ENODEV);
 	ck_assert(logged("not a character device"));
-	ck_assert(fd_open(mfd));
+	ck_assert(fd_is_open(mfd));
 	/* character devices, but not VFIO device files */
 	ck_assert_int_eq(iommufd_device_adopt(ctx, nfd, &take, &dev), -ENODEV);
-	ck_assert(fd_open(nfd));
+	ck_assert(fd_is_open(nfd));
 	ck_assert_int_eq(iommufd_device_adopt(ctx, iommufd_ctx_fd(ctx), &take,
 					      &dev), -ENODEV);
 	ck_assert_int_eq(iommufd_device_adopt(ctx, cfd, &take, &dev), -ENODEV);
-	ck_assert(fd_open(cfd));
+	ck_assert(fd_is_open(cfd));
 	ck_assert_ptr_null(dev);
 	/* the context's own fd was left alone */
 	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
@@ -455,7 +395,7 @@ END_TEST
 
 START_TEST(device_and_region_info)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	struct iommufd_device_info di;
 	struct iommufd_region_info r;
 
@@ -511,7 +451,7 @@ END_TEST
 
 START_TEST(region_info_is_cached)
 {
-	struct iommufd_device *nic = open_ok(NIC);
+	struct iommufd_device *nic = open_ok_nonnull(NIC);
 	struct iommufd_region_info a, b;
 	unsigned long calls = iommufd_fake_call_count(fake);
 
@@ -529,7 +469,7 @@ END_TEST
 
 START_TEST(region_read_write_bounds)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	uint32_t v = 0;
 	uint8_t big[64];
 
@@ -584,7 +524,7 @@ END_TEST
 
 START_TEST(region_mmap_sparse)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	void *p = NULL;
 	uint8_t back[16];
 
@@ -647,36 +587,9 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Interrupts and resets                                               */
 
-static uint64_t efd_read(int efd)
-{
-	uint64_t v = 0;
-
-	if (read(efd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
-
-static void wr32(struct iommufd_device *dev, uint64_t off, uint32_t v)
-{
-	ck_assert_int_eq(iommufd_device_region_write(dev, 0, off, &v, 4), 4);
-}
-
-static void wr64(struct iommufd_device *dev, uint64_t off, uint64_t v)
-{
-	ck_assert_int_eq(iommufd_device_region_write(dev, 0, off, &v, 8), 8);
-}
-
-static uint32_t rd32(struct iommufd_device *dev, uint64_t off)
-{
-	uint32_t v = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev, 0, off, &v, 4), 4);
-	return v;
-}
-
 START_TEST(irq_info_and_set_irqs)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int efd2 = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	struct iommufd_irq_info ii;
@@ -737,7 +650,7 @@ END_TEST
 
 START_TEST(function_reset)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 
 	ck_assert_int_eq(iommufd_device_reset(nic), 0);
 	/* edu has no function reset */
@@ -751,39 +664,12 @@ START_TEST(function_reset)
 }
 END_TEST
 
-/* Four functions on one resettable bus: .0 and .3 share group 10, .1 is in
- * group 11, .2 (group 12) is on another driver. */
-static void add_reset_peers(void)
-{
-	struct iommufd_fake_pci_opts o = {
-		.sz = sizeof(o), .vendor_id = 0x8086, .device_id = 0x1521,
-		.class_code = 0x020000, .iommu = "dmar1",
-		.bars = { [0] = { .size = 1u << 17 } },
-		.flags = IOMMUFD_FAKE_PCI_PCIE, .reset_group = 1,
-	};
-
-	o.bdf = "0000:01:00.0";
-	o.iommu_group = 10;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.1";
-	o.iommu_group = 11;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.2";
-	o.iommu_group = 12;
-	o.driver = "nvme";
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.3";
-	o.iommu_group = 10;
-	o.driver = NULL;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-}
-
 START_TEST(hot_reset_needs_every_device)
 {
 	struct iommufd_device *d0, *d1, *d2;
 
 	add_reset_peers();
-	d0 = open_ok("0000:01:00.0");
+	d0 = open_ok_nonnull("0000:01:00.0");
 	/* a tripwire: the reset itself must not even be tried */
 	iommufd_fake_fail_ioctl(fake, VFIO_DEVICE_PCI_HOT_RESET, EIO, 0);
 	log_clear();
@@ -801,7 +687,7 @@ START_TEST(hot_reset_needs_every_device)
 		ck_assert_int_eq(iommufd_fake_ctx_new(fake, NULL, &other), 0);
 		ck_assert_int_eq(iommufd_device_open(other, "0000:01:00.1",
 						     NULL, &d1), 0);
-		d2 = open_ok("0000:01:00.2");
+		d2 = open_ok_nonnull("0000:01:00.2");
 		log_clear();
 		ck_assert_int_eq(iommufd_device_hot_reset(d0), -EPERM);
 		ck_assert(logged("0000:01:00.1, which"));
@@ -810,7 +696,7 @@ START_TEST(hot_reset_needs_every_device)
 	}
 	/* all of them here: the reset goes to the kernel (the tripwire
 	 * first, then for real) */
-	d1 = open_ok("0000:01:00.1");
+	d1 = open_ok_nonnull("0000:01:00.1");
 	ck_assert_int_eq(iommufd_device_hot_reset(d0), -EIO);
 	iommufd_fake_fail_clear(fake);
 	ck_assert_int_eq(iommufd_device_hot_reset(d0), 0);
@@ -824,43 +710,9 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* edu DMA through the library                                         */
 
-/* edu: a DMA from RAM (to_ram false) or to RAM, as a driver programs it. */
-static void edu_dma(struct iommufd_device *edu, uint64_t iova,
-		    uint64_t dev_addr, uint64_t cnt, bool to_ram, bool irq)
-{
-	wr64(edu, 0x80, to_ram ? dev_addr : iova);
-	wr64(edu, 0x88, to_ram ? iova : dev_addr);
-	wr64(edu, 0x90, cnt);
-	wr64(edu, 0x98, 1 | (to_ram ? 2 : 0) | (irq ? 4 : 0));
-	for (int i = 0; i < 100 && (rd32(edu, 0x98) & 1); i++)
-		;
-	ck_assert_uint_eq(rd32(edu, 0x98) & 1, 0);
-}
-
-static void bus_master(struct iommufd_device *dev)
-{
-	uint16_t cmd = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev,
-						    VFIO_PCI_CONFIG_REGION_INDEX,
-						    4, &cmd, 2), 2);
-	cmd |= 0x4;
-	ck_assert_int_eq(iommufd_device_region_write(dev,
-						     VFIO_PCI_CONFIG_REGION_INDEX,
-						     4, &cmd, 2), 2);
-}
-
-static struct iommufd_fake_dma_stats stats(const char *name)
-{
-	struct iommufd_fake_dma_stats st = { .sz = sizeof(st) };
-
-	ck_assert_int_eq(iommufd_fake_dma_stats(fake, name, &st), 0);
-	return st;
-}
-
 START_TEST(edu_dma_both_ways)
 {
-	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_device *edu = open_ok_nonnull(EDU);
 	struct iommufd_ioas *ioas;
 	struct iommufd_hwpt *hwpt = NULL;
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -943,7 +795,7 @@ START_TEST(open_survives_every_failure)
 	ck_assert_uint_gt(n, 2);	/* open and bind, at least */
 	iommufd_device_free(dev);
 	/* and the device opens again: nothing was left bound */
-	dev = open_ok(EDU);
+	dev = open_ok_nonnull(EDU);
 	iommufd_device_free(dev);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
 
@@ -958,7 +810,7 @@ START_TEST(open_survives_every_failure)
 		iommufd_fake_fail_clear(fake);
 		if (!rc)
 			iommufd_device_free(dev);
-		ck_assert(fd_open(fd));
+		ck_assert(fd_is_open(fd));
 		ck_assert_int_eq(iommufd_fake_close(fake, fd), 0);
 		ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
 	}
@@ -968,8 +820,8 @@ END_TEST
 
 START_TEST(ctx_free_with_everything_alive)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
-	struct iommufd_device *mdev = open_ok(MDEV);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
+	struct iommufd_device *mdev = open_ok_nonnull(MDEV);
 	struct iommufd_ioas *ioas, *ioas2;
 	struct iommufd_hwpt *h1, *h2, *mine;
 	uint8_t *buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
@@ -1036,11 +888,5 @@ static Suite *device_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(device_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(device_suite());
 }

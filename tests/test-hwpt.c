@@ -28,6 +28,9 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_GLOBALS
+#include "fixture.h"
+
 #define EDU "0000:00:04.0"
 #define NIC "0000:00:05.0"
 #define EDU2 "0000:00:07.0"
@@ -37,44 +40,8 @@
 #define FIXED (MAP_RW | IOMMUFD_MAP_FIXED_IOVA)
 #define DIRTY IOMMUFD_HWPT_DIRTY_TRACKING
 
-static struct iommufd_fake *fake;
-static struct iommufd_ctx *ctx;
-static uint64_t PAGE;
-
-static char logbuf[32768];
-static size_t loglen;
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Called from any thread that uses the context. */
-static void log_fn(void *data, enum iommufd_log_level level, const char *msg)
-{
-	int n;
-
-	(void)data;
-	(void)level;
-	pthread_mutex_lock(&log_lock);
-	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", msg);
-	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
-		loglen += (size_t)n;
-	pthread_mutex_unlock(&log_lock);
-}
-
-static void log_clear(void)
-{
-	loglen = 0;
-	logbuf[0] = '\0';
-}
-
-static bool logged(const char *needle)
-{
-	return strstr(logbuf, needle) != NULL;
-}
-
 static void setup_version(unsigned int minor)
 {
-	IOMMUFD_OPTS(iommufd_ctx_opts, opts, .log_fn = log_fn,
-		     .log_level = IOMMUFD_LOG_DEBUG);
 	struct iommufd_fake_pci_opts o = {
 		.sz = sizeof(o), .bdf = PASID_DEV, .vendor_id = 0x8086,
 		.device_id = 0x0b25, .class_code = 0x088000, .iommu = "dmar0",
@@ -82,16 +49,11 @@ static void setup_version(unsigned int minor)
 		.msi_vectors = 4, .flags = IOMMUFD_FAKE_PCI_PCIE,
 	};
 
-	PAGE = (uint64_t)sysconf(_SC_PAGESIZE);
-	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
-	if (minor)
-		ck_assert_int_eq(iommufd_fake_set_kernel_version(fake, 6, minor),
-				 0);
-	ck_assert_int_eq(iommufd_fake_add_default_machine(fake), 0);
+	fx_fake_up(minor);
 	ck_assert_int_eq(iommufd_fake_add_edu(fake, EDU2, "dmar0", 8), 0);
 	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
 	log_clear();
-	ck_assert_int_eq(iommufd_fake_ctx_new(fake, &opts, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &ctx), 0);
 }
 
 static void setup(void)
@@ -111,29 +73,9 @@ static void setup_6_6(void)
 
 static void teardown(void)
 {
-	iommufd_ctx_free(ctx);
-	ctx = NULL;
+	fx_ctx_down();
 	ck_assert(!logged("left in the kernel"));
-	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
-	iommufd_fake_free(fake);
-	fake = NULL;
-}
-
-static struct iommufd_device *open_ok(const char *name)
-{
-	struct iommufd_device *dev = NULL;
-
-	ck_assert_int_eq(iommufd_device_open(ctx, name, NULL, &dev), 0);
-	return dev;
-}
-
-static struct iommufd_ioas *ioas_ok(void)
-{
-	struct iommufd_ioas *ioas = NULL;
-
-	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
-	return ioas;
+	fx_fake_down();
 }
 
 /* 0 or the errno of a raw IOMMU_DESTROY on the context's iommufd. */
@@ -670,19 +612,6 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Failure of every kernel call                                        */
 
-static void bus_master(struct iommufd_device *dev)
-{
-	uint16_t cmd = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev,
-						    VFIO_PCI_CONFIG_REGION_INDEX,
-						    4, &cmd, 2), 2);
-	cmd |= 0x4;
-	ck_assert_int_eq(iommufd_device_region_write(dev,
-						     VFIO_PCI_CONFIG_REGION_INDEX,
-						     4, &cmd, 2), 2);
-}
-
 /* Whether the device's DMA reaches @iova. */
 static bool dma_works(const char *name, uint64_t iova)
 {
@@ -959,11 +888,5 @@ static Suite *hwpt_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hwpt_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(hwpt_suite());
 }

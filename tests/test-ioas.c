@@ -22,6 +22,8 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#include "fixture.h"
+
 #define PAGE 4096ull
 #define MAP_RW (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE)
 #define FIXED (MAP_RW | IOMMUFD_MAP_FIXED_IOVA)
@@ -37,16 +39,11 @@ struct env {
 static void env_up_version(struct env *e, unsigned int minor)
 {
 	memset(e, 0, sizeof(*e));
-	ck_assert_int_eq(iommufd_fake_new(&e->fake), 0);
-	if (minor)
-		ck_assert_int_eq(iommufd_fake_set_kernel_version(e->fake, 6,
-								 minor), 0);
+	fx_fake_new(&e->fake, minor);
 	ck_assert_int_eq(iommufd_fake_ctx_new(e->fake, NULL, &e->ctx), 0);
 	ck_assert_int_eq(iommufd_ioas_new(e->ctx, &e->ioas), 0);
 	e->buf_len = 4 << 20;
-	e->buf = mmap(NULL, e->buf_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(e->buf, MAP_FAILED);
+	e->buf = buf_new(e->buf_len);
 	memset(e->buf, 0x5a, e->buf_len);
 }
 
@@ -58,9 +55,7 @@ static void env_up(struct env *e)
 static void env_down(struct env *e)
 {
 	iommufd_ctx_free(e->ctx);
-	ck_assert_uint_eq(iommufd_fake_open_files(e->fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(e->fake), 0);
-	iommufd_fake_free(e->fake);
+	fx_fake_free(e->fake);
 	munmap(e->buf, e->buf_len);
 }
 
@@ -1111,11 +1106,5 @@ static Suite *ioas_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ioas_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(ioas_suite());
 }

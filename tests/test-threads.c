@@ -20,6 +20,8 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#include "fixture.h"
+
 /* The kernel seam, to wrap the fake kernel with a gate (below). */
 #include "../src/kernel/kernel.h"
 
@@ -557,9 +559,7 @@ START_TEST(hammer)
 	check_kernel_matches(&sh, sh.ioas);
 	check_kernel_matches(&sh, sh.dst);
 	iommufd_ctx_free(sh.ctx);
-	ck_assert_uint_eq(iommufd_fake_open_files(sh.fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(sh.fake), 0);
-	iommufd_fake_free(sh.fake);
+	fx_fake_free(sh.fake);
 	munmap(sh.buf, BUF_PAGES * PAGE);
 	free(w);
 }
@@ -769,11 +769,5 @@ static Suite *threads_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(threads_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(threads_suite());
 }

@@ -32,6 +32,9 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_GLOBALS
+#include "fixture.h"
+
 #define EDU "0000:00:04.0"
 #define NIC "0000:00:05.0"
 #define MAP_RW (IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE)
@@ -40,64 +43,20 @@
 #define MSI_LAST 0xfeefffffull
 #define DEFAULT_LAST ((1ull << 39) - 1)
 
-static struct iommufd_fake *fake;
-static struct iommufd_ctx *ctx;
-static uint64_t PAGE;
 static bool compat;		/* the vfio-compat tcase */
-
-/* ---- the log ---- */
-
-static char logbuf[32768];
-static size_t loglen;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void log_fn(void *data, enum iommufd_log_level level, const char *msg)
-{
-	int n;
-
-	(void)data;
-	(void)level;
-	pthread_mutex_lock(&log_lock);
-	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", msg);
-	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
-		loglen += (size_t)n;
-	pthread_mutex_unlock(&log_lock);
-}
-
-static void log_clear(void)
-{
-	loglen = 0;
-	logbuf[0] = '\0';
-}
-
-static bool logged(const char *needle)
-{
-	return strstr(logbuf, needle) != NULL;
-}
 
 /* ---- fixtures ---- */
 
-static int ctx_new_on(struct iommufd_fake *f, enum iommufd_backend b,
-		      struct iommufd_ctx **out)
-{
-	IOMMUFD_OPTS(iommufd_ctx_opts, opts, .log_fn = log_fn,
-		     .log_level = IOMMUFD_LOG_DEBUG, .backend = b);
-
-	return iommufd_fake_ctx_new(f, &opts, out);
-}
-
 static void machine_up(bool as_compat)
 {
-	PAGE = (uint64_t)sysconf(_SC_PAGESIZE);
 	compat = as_compat;
 	unsetenv("LIBIOMMUFD_BACKEND");
-	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
+	/* the legacy tcase runs 6.1; compat a current kernel */
+	fx_fake_up_bare(compat ? 0 : 1);
 	if (compat)
 		ck_assert_int_eq(iommufd_fake_set_vfio_container_mode(
 					 fake, IOMMUFD_FAKE_VFIO_CONTAINER_IOMMUFD),
 				 0);
-	else
-		ck_assert_int_eq(iommufd_fake_set_kernel_version(fake, 6, 1), 0);
 	ck_assert_int_eq(iommufd_fake_add_default_machine(fake), 0);
 	log_clear();
 }
@@ -105,35 +64,20 @@ static void machine_up(bool as_compat)
 static void setup_legacy(void)
 {
 	machine_up(false);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &ctx), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(ctx), IOMMUFD_BACKEND_TYPE1);
 }
 
 static void setup_compat(void)
 {
 	machine_up(true);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_VFIO_COMPAT, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_VFIO_COMPAT, &ctx), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(ctx), IOMMUFD_BACKEND_VFIO_COMPAT);
 }
 
 static void teardown(void)
 {
-	iommufd_ctx_free(ctx);
-	ctx = NULL;
-	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
-	iommufd_fake_free(fake);
-	fake = NULL;
-}
-
-static void *buf_new(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	memset(p, 0, len);
-	return p;
+	fx_teardown();
 }
 
 /* 2 MiB-aligned memory. */
@@ -144,15 +88,6 @@ static void *buf_aligned(size_t len, size_t align, void **base, size_t *blen)
 	*base = p;
 	*blen = len + align;
 	return (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-}
-
-static struct iommufd_device *open_ok(const char *name)
-{
-	struct iommufd_device *dev = NULL;
-
-	ck_assert_int_eq(iommufd_device_open(ctx, name, NULL, &dev), 0);
-	ck_assert_ptr_nonnull(dev);
-	return dev;
 }
 
 /* ---- snapshots ---- */
@@ -203,57 +138,6 @@ static void snap_assert_eq(const struct snap *a, const struct snap *b)
 
 /* ---- device helpers ---- */
 
-static void wr32(struct iommufd_device *dev, uint64_t off, uint32_t v)
-{
-	ck_assert_int_eq(iommufd_device_region_write(dev, 0, off, &v, 4), 4);
-}
-
-static void wr64(struct iommufd_device *dev, uint64_t off, uint64_t v)
-{
-	ck_assert_int_eq(iommufd_device_region_write(dev, 0, off, &v, 8), 8);
-}
-
-static uint32_t rd32(struct iommufd_device *dev, uint64_t off)
-{
-	uint32_t v = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev, 0, off, &v, 4), 4);
-	return v;
-}
-
-static void bus_master(struct iommufd_device *dev)
-{
-	uint16_t cmd = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev,
-						    VFIO_PCI_CONFIG_REGION_INDEX,
-						    4, &cmd, 2), 2);
-	cmd |= 0x4;
-	ck_assert_int_eq(iommufd_device_region_write(dev,
-						     VFIO_PCI_CONFIG_REGION_INDEX,
-						     4, &cmd, 2), 2);
-}
-
-/* edu: RAM -> device (to_ram false) or device -> RAM. */
-static void edu_dma(struct iommufd_device *edu, uint64_t iova, uint64_t cnt,
-		    bool to_ram, bool irq)
-{
-	wr64(edu, 0x80, to_ram ? 0x40000 : iova);
-	wr64(edu, 0x88, to_ram ? iova : 0x40000);
-	wr64(edu, 0x90, cnt);
-	wr64(edu, 0x98, 1 | (to_ram ? 2 : 0) | (irq ? 4 : 0));
-	for (int i = 0; i < 100 && (rd32(edu, 0x98) & 1); i++)
-		;
-	ck_assert_uint_eq(rd32(edu, 0x98) & 1, 0);
-}
-
-static struct iommufd_fake_dma_stats stats(const char *name)
-{
-	struct iommufd_fake_dma_stats st = { .sz = sizeof(st) };
-
-	ck_assert_int_eq(iommufd_fake_dma_stats(fake, name, &st), 0);
-	return st;
-}
 
 /* A DMA by @name that must (or must not) get through: the NIC has no DMA
  * engine of its own, so the fake's does it. */
@@ -263,15 +147,6 @@ static int dev_dma(const char *name, uint64_t iova, void *buf, size_t len,
 	return iommufd_fake_device_dma(fake, name, iova, buf, len, write);
 }
 
-static uint64_t efd_read(int efd)
-{
-	uint64_t v = 0;
-
-	if (read(efd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
-}
-
 /* ------------------------------------------------------------------ */
 /* Backend selection                                                   */
 
@@ -279,14 +154,11 @@ START_TEST(backend_auto_forced_env)
 {
 	struct iommufd_ctx *c = NULL;
 
-	PAGE = (uint64_t)sysconf(_SC_PAGESIZE);
 	unsetenv("LIBIOMMUFD_BACKEND");
-	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
-	ck_assert_int_eq(iommufd_fake_set_kernel_version(fake, 6, 1), 0);
-	ck_assert_int_eq(iommufd_fake_add_default_machine(fake), 0);
+	fx_fake_up(1);
 
 	/* 6.1: no /dev/iommu, so AUTO is type1; iommufd forced fails */
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_TYPE1);
 	ck_assert(iommufd_ctx_has_feature(c, IOMMUFD_FEATURE_TYPE1));
 	ck_assert(iommufd_ctx_has_feature(c, IOMMUFD_FEATURE_TYPE1V2));
@@ -308,37 +180,37 @@ START_TEST(backend_auto_forced_env)
 	}
 	iommufd_ctx_free(c);
 	c = NULL;
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_IOMMUFD, &c), -ENOENT);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_IOMMUFD, &c), -ENOENT);
 	ck_assert_ptr_null(c);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_VFIO_COMPAT, &c), -ENODEV);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_VFIO_COMPAT, &c), -ENODEV);
 	ck_assert(logged("not iommufd's compat layer"));
-	ck_assert_int_eq(ctx_new_on(fake, (enum iommufd_backend)9, &c), -EINVAL);
+	ck_assert_int_eq(fx_ctx_new(fake, (enum iommufd_backend)9, &c), -EINVAL);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
 
 	/* the environment decides AUTO only */
 	setenv("LIBIOMMUFD_BACKEND", "iommufd", 1);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), -ENOENT);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_TYPE1, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), -ENOENT);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_TYPE1, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_TYPE1);
 	iommufd_ctx_free(c);
 	setenv("LIBIOMMUFD_BACKEND", "bogus", 1);
 	log_clear();
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), -EINVAL);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), -EINVAL);
 	ck_assert(logged("LIBIOMMUFD_BACKEND=bogus"));
 	unsetenv("LIBIOMMUFD_BACKEND");
 	iommufd_fake_free(fake);
 
 	/* a current kernel: iommufd, unless told otherwise */
 	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_IOMMUFD);
 	ck_assert(!iommufd_ctx_has_feature(c, IOMMUFD_FEATURE_TYPE1V2));
 	iommufd_ctx_free(c);
 	setenv("LIBIOMMUFD_BACKEND", "Type1", 1);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_TYPE1);
 	iommufd_ctx_free(c);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_IOMMUFD, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_IOMMUFD, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_IOMMUFD);
 	iommufd_ctx_free(c);
 	unsetenv("LIBIOMMUFD_BACKEND");
@@ -346,13 +218,13 @@ START_TEST(backend_auto_forced_env)
 	ck_assert_int_eq(iommufd_fake_set_vfio_container_mode(
 				 fake, IOMMUFD_FAKE_VFIO_CONTAINER_IOMMUFD), 0);
 	setenv("LIBIOMMUFD_BACKEND", "vfio-compat", 1);
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_VFIO_COMPAT);
 	ck_assert(iommufd_ctx_has_feature(c, IOMMUFD_FEATURE_UNMAP_ALL));
 	ck_assert(!iommufd_ctx_has_feature(c, IOMMUFD_FEATURE_UPDATE_VADDR));
 	iommufd_ctx_free(c);
 	unsetenv("LIBIOMMUFD_BACKEND");
-	ck_assert_int_eq(ctx_new_on(fake, IOMMUFD_BACKEND_TYPE1, &c), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_TYPE1, &c), 0);
 	ck_assert_int_eq(iommufd_ctx_backend(c), IOMMUFD_BACKEND_VFIO_COMPAT);
 	iommufd_ctx_free(c);
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
@@ -411,7 +283,7 @@ END_TEST
 /* What type1 has not: HWPTs, options, hardware info, adopting devices. */
 START_TEST(unsupported_calls)
 {
-	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_device *edu = open_ok_nonnull(EDU);
 	struct iommufd_ioas *ioas;
 	struct iommufd_hwpt *hwpt = (void *)1;
 	struct iommufd_hw_info hw;
@@ -473,7 +345,7 @@ START_TEST(map_before_attach_is_realized)
 	ck_assert_int_eq(iommufd_ioas_map(ioas, a + 1, PAGE, &ic, FIXED), -EINVAL);
 	ck_assert_int_eq(iommufd_ioas_map(ioas, a, PAGE, &ia, FIXED), -EEXIST);
 
-	edu = open_ok(EDU);
+	edu = open_ok_nonnull(EDU);
 	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
 	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
 	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 4 * PAGE);
@@ -493,8 +365,8 @@ START_TEST(map_before_attach_is_realized)
 	bus_master(edu);
 	for (int i = 0; i < 256; i++)
 		a[i] = (uint8_t)(i ^ 0x5a);
-	edu_dma(edu, ia, 256, false, false);
-	edu_dma(edu, ib + 128, 256, true, false);
+	edu_dma(edu, ia, 0x40000, 256, false, false);
+	edu_dma(edu, ib + 128, 0x40000, 256, true, false);
 	ck_assert_mem_eq(a + 2 * PAGE + 128, a, 256);
 	/* and a map after the attach goes straight in */
 	ic = 0x400000;
@@ -502,7 +374,7 @@ START_TEST(map_before_attach_is_realized)
 					  FIXED), 0);
 	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 6 * PAGE);
 	memset(a + 4 * PAGE, 0, 256);
-	edu_dma(edu, ic, 256, true, false);
+	edu_dma(edu, ic, 0x40000, 256, true, false);
 	memcpy(back, a + 4 * PAGE, 256);
 	ck_assert_mem_eq(back, a, 256);
 	ck_assert_uint_eq(stats(EDU).faults, 0);
@@ -564,7 +436,7 @@ START_TEST(chosen_iovas)
 	ck_assert_int_eq(iommufd_ioas_for_each_mapping(ioas, 0, UINT64_MAX,
 						       no_resv_cb, NULL), 0);
 	/* attached: the container's ranges; the replay goes through */
-	edu = open_ok(EDU);
+	edu = open_ok_nonnull(EDU);
 	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
 	ck_assert_int_eq(iommufd_ioas_get_iova_ranges(ioas, &r), 0);
 	ck_assert_uint_ge(r->nr, 2);
@@ -616,7 +488,7 @@ static void unmap_rules(bool attached)
 	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
 	four_mappings(ioas, a);
 	if (attached) {
-		edu = open_ok(EDU);
+		edu = open_ok_nonnull(EDU);
 		ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
 		ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 5 * PAGE);
 		bus_master(edu);
@@ -809,19 +681,19 @@ START_TEST(copy_and_map_file)
 	/* the source goes: the copy holds the file's memory */
 	ck_assert_int_eq(iommufd_ioas_unmap_all(src, NULL), 0);
 	ck_assert_int_eq(iommufd_ioas_destroy(src), 0);
-	edu = open_ok(EDU);
+	edu = open_ok_nonnull(EDU);
 	ck_assert_int_eq(iommufd_device_attach_ioas(edu, dst), 0);
 	bus_master(edu);
 	for (int i = 0; i < 64; i++)
 		a[i] = (uint8_t)(3 * i + 1);
-	edu_dma(edu, id, 64, false, false);
-	edu_dma(edu, fc + PAGE + 16, 64, true, false);
+	edu_dma(edu, id, 0x40000, 64, false, false);
+	edu_dma(edu, fc + PAGE + 16, 0x40000, 64, true, false);
 	/* landed in the file, at offset PAGE + PAGE + 16 */
 	ck_assert_mem_eq(view + 2 * PAGE + 16, a, 64);
 	ck_assert_int_eq(pread(mfd, got, 64, (off_t)(2 * PAGE + 16)), 64);
 	ck_assert_mem_eq(got, a, 64);
 	ck_assert_int_eq(iommufd_ioas_unmap(dst, fc, 2 * PAGE, 0, NULL), 0);
-	edu_dma(edu, fc + PAGE, 64, true, false);
+	edu_dma(edu, fc + PAGE, 0x40000, 64, true, false);
 	ck_assert_uint_eq(stats(EDU).faults, 1);
 	iommufd_device_free(edu);
 	ck_assert_int_eq(iommufd_ioas_destroy(dst), 0);
@@ -837,7 +709,7 @@ END_TEST
 START_TEST(two_groups_one_ioas)
 {
 	struct iommufd_ioas *ioas, *other;
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	uint8_t *a = buf_new(4 * PAGE), v = 0x42;
 	uint64_t iova = 0x100000, bytes;
 
@@ -916,8 +788,8 @@ START_TEST(group_shares_one_ioas)
 	uint64_t iova = 0x100000;
 
 	add_group1_peer(NULL);
-	edu = open_ok(EDU);
-	peer = open_ok("0000:00:04.1");
+	edu = open_ok_nonnull(EDU);
+	peer = open_ok_nonnull("0000:00:04.1");
 	ck_assert_int_eq(iommufd_ioas_new(ctx, &a), 0);
 	ck_assert_int_eq(iommufd_ioas_new(ctx, &b), 0);
 	ck_assert_int_eq(iommufd_ioas_map(a, m, PAGE, &iova, FIXED), 0);
@@ -954,7 +826,7 @@ START_TEST(group_not_viable)
 	ck_assert(logged("IOMMU group 1 is not viable: 0000:00:04.1 is bound to igb"));
 	ck_assert_uint_eq(iommufd_fake_open_files(fake), 1);	/* ctx's own */
 	ck_assert_int_eq(iommufd_fake_bind_driver(fake, "0000:00:04.1", ""), 0);
-	edu = open_ok(EDU);
+	edu = open_ok_nonnull(EDU);
 	iommufd_device_free(edu);
 	/* a device without VFIO: its group has no file */
 	ck_assert_int_eq(iommufd_fake_bind_driver(fake, NIC, "e1000e"), 0);
@@ -971,7 +843,7 @@ START_TEST(open_by_names)
 	uint8_t token[16] = { 1, 2, 3 };
 	IOMMUFD_OPTS(iommufd_device_opts, opts, .vf_token = token);
 
-	d1 = open_ok("00:04.0");
+	d1 = open_ok_nonnull("00:04.0");
 	ck_assert_str_eq(iommufd_device_pci_addr(d1), EDU);
 	ck_assert_int_ge(iommufd_device_fd(d1), 0);
 	/* the group's file is open once: a second device of it shares it */
@@ -996,7 +868,7 @@ END_TEST
 
 START_TEST(edu_dma_msi)
 {
-	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_device *edu = open_ok_nonnull(EDU);
 	struct iommufd_ioas *ioas;
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	uint8_t *a = buf_new(4 * PAGE), *b = a + 2 * PAGE;
@@ -1015,8 +887,8 @@ START_TEST(edu_dma_msi)
 	ck_assert_uint_eq(rd32(edu, 0x00), 0x010000ed);
 	ck_assert_int_eq(iommufd_device_set_irqs(edu, VFIO_PCI_MSI_IRQ_INDEX, 0,
 						 1, &efd), 0);
-	edu_dma(edu, ia, 3000, false, false);
-	edu_dma(edu, ib + 64, 3000, true, true);
+	edu_dma(edu, ia, 0x40000, 3000, false, false);
+	edu_dma(edu, ib + 64, 0x40000, 3000, true, true);
 	ck_assert_mem_eq(b + 64, a, 3000);
 	ck_assert_uint_eq(efd_read(efd), 1);
 	ck_assert_uint_eq(rd32(edu, 0x24), 0x100);
@@ -1027,7 +899,7 @@ START_TEST(edu_dma_msi)
 	/* unmapped: the IOMMU blocks it, nothing lands */
 	ck_assert_int_eq(iommufd_ioas_unmap(ioas, ib, 2 * PAGE, 0, NULL), 0);
 	memset(b, 0, PAGE);
-	edu_dma(edu, ib, 64, true, false);
+	edu_dma(edu, ib, 0x40000, 64, true, false);
 	st = stats(EDU);
 	ck_assert_uint_eq(st.faults, 1);
 	ck_assert_uint_eq(st.last_fault_iova, ib);
@@ -1035,7 +907,7 @@ START_TEST(edu_dma_msi)
 	ck_assert_uint_eq(b[0], 0);
 	/* detached: the container is empty, so it faults */
 	ck_assert_int_eq(iommufd_device_detach(edu), 0);
-	edu_dma(edu, ia, 64, false, false);
+	edu_dma(edu, ia, 0x40000, 64, false, false);
 	ck_assert_uint_eq(stats(EDU).faults, 2);
 	ck_assert_int_eq(iommufd_device_set_irqs(edu, VFIO_PCI_MSI_IRQ_INDEX, 0,
 						 0, NULL), 0);
@@ -1048,7 +920,7 @@ END_TEST
 
 START_TEST(function_reset)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	struct iommufd_device_info di;
 
 	ck_assert_int_eq(iommufd_device_get_info(nic, &di), 0);
@@ -1061,39 +933,12 @@ START_TEST(function_reset)
 }
 END_TEST
 
-/* Four functions on one bus: .0 and .3 in group 10, .1 in 11, .2 in 12
- * (on another driver). */
-static void add_reset_peers(void)
-{
-	struct iommufd_fake_pci_opts o = {
-		.sz = sizeof(o), .vendor_id = 0x8086, .device_id = 0x1521,
-		.class_code = 0x020000, .iommu = "dmar1",
-		.bars = { [0] = { .size = 1u << 17 } },
-		.flags = IOMMUFD_FAKE_PCI_PCIE, .reset_group = 1,
-	};
-
-	o.bdf = "0000:01:00.0";
-	o.iommu_group = 10;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.1";
-	o.iommu_group = 11;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.2";
-	o.iommu_group = 12;
-	o.driver = "nvme";
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-	o.bdf = "0000:01:00.3";
-	o.iommu_group = 10;
-	o.driver = NULL;
-	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
-}
-
 START_TEST(hot_reset_by_groups)
 {
 	struct iommufd_device *d0, *d1, *d2;
 
 	add_reset_peers();
-	d0 = open_ok("0000:01:00.0");
+	d0 = open_ok_nonnull("0000:01:00.0");
 	iommufd_fake_fail_ioctl(fake, VFIO_DEVICE_PCI_HOT_RESET, EIO, 0);
 	log_clear();
 	ck_assert_int_eq(iommufd_device_hot_reset(d0), -EPERM);
@@ -1102,8 +947,8 @@ START_TEST(hot_reset_by_groups)
 	ck_assert(!logged("0000:01:00.3"));
 	ck_assert_int_eq(iommufd_fake_bind_driver(fake, "0000:01:00.2",
 						  "vfio-pci"), 0);
-	d1 = open_ok("0000:01:00.1");
-	d2 = open_ok("0000:01:00.2");
+	d1 = open_ok_nonnull("0000:01:00.1");
+	d2 = open_ok_nonnull("0000:01:00.2");
 	/* the tripwire first: the reset was asked of the kernel */
 	ck_assert_int_eq(iommufd_device_hot_reset(d0), -EIO);
 	iommufd_fake_fail_clear(fake);
@@ -1271,7 +1116,7 @@ END_TEST
 START_TEST(memlock_enomem)
 {
 	struct iommufd_ioas *ioas;
-	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_device *edu = open_ok_nonnull(EDU);
 	uint8_t *a = buf_new(16 * PAGE);
 	struct snap before, after;
 	uint64_t iova = 0x100000;
@@ -1314,7 +1159,7 @@ START_TEST(dma_entry_limit)
 	uint64_t iova;
 
 	ck_assert_int_eq(iommufd_fake_set_vfio_dma_entry_limit(fake, 2), 0);
-	edu = open_ok(EDU);
+	edu = open_ok_nonnull(EDU);
 	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
 	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
 	ck_assert_int_eq(iommufd_ioas_get_limits(ioas, &lim), 0);
@@ -1339,7 +1184,7 @@ END_TEST
 
 START_TEST(ctx_free_with_everything_alive)
 {
-	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_device *edu = open_ok_nonnull(EDU), *nic = open_ok_nonnull(NIC);
 	struct iommufd_ioas *ioas, *ioas2;
 	uint8_t *a = buf_new(2 * PAGE);
 	int mfd = memfd_create("t1", MFD_CLOEXEC);
@@ -1403,7 +1248,7 @@ static void *worker_fn(void *arg)
 START_TEST(maps_race_attach)
 {
 	struct iommufd_ioas *ioas;
-	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_device *edu = open_ok_nonnull(EDU);
 	struct worker w[WORKERS];
 	pthread_t t[WORKERS];
 	uint8_t *mem = buf_new(2 * WORKERS * PAGE);
@@ -1473,11 +1318,5 @@ static Suite *type1_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(type1_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(type1_suite());
 }
