@@ -51,6 +51,7 @@
 
 #include "internal.h"
 #include "maptable.h"
+#include "tracking.h"
 
 #define MAP_FLAGS_ALL \
 	(IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE | IOMMUFD_MAP_FIXED_IOVA)
@@ -640,24 +641,24 @@ static int unmap_claim(struct iommufd_ioas *ioas, uint64_t first,
 	return 0;
 }
 
-IOMMUFD_EXPORT int iommufd_ioas_unmap(struct iommufd_ioas *ioas, uint64_t iova,
-				      uint64_t length, uint32_t flags,
-				      uint64_t *unmapped)
+/* The backend's unmap of one run: the plain iommufd_ioas_unmap(). */
+static int backend_unmap_run(struct iommufd_ioas *ioas, uint64_t first,
+			     uint64_t last, uint64_t *bytes, void *arg)
+{
+	(void)arg;
+	return ioas->ctx->backend->ioas_unmap(ioas, first, last - first + 1,
+					      bytes);
+}
+
+int ioas_unmap_runs(struct iommufd_ioas *ioas, uint64_t iova, uint64_t length,
+		    uint32_t flags, ioas_unmap_run_fn fn, void *arg,
+		    uint64_t *unmapped)
 {
 	struct runs runs = { 0 };
 	uint64_t first, last, done = 0;
 	size_t i;
 	int rc;
 
-	if (!ioas || !length)
-		return -EINVAL;
-	if (flags & ~(uint32_t)IOMMUFD_UNMAP_IDEMPOTENT)
-		return -EINVAL;
-	if (overflows(iova, length))
-		return -EOVERFLOW;
-	/* The kernel's own spelling of "everything". */
-	if (iova == 0 && length == UINT64_MAX)
-		return iommufd_ioas_unmap_all(ioas, unmapped);
 	if (held_by_me(ioas))
 		return -EDEADLK;
 
@@ -684,9 +685,7 @@ IOMMUFD_EXPORT int iommufd_ioas_unmap(struct iommufd_ioas *ioas, uint64_t iova,
 		struct run *r = &runs.v[i];
 		uint64_t bytes = 0;
 
-		rc = ioas->ctx->backend->ioas_unmap(ioas, r->first,
-						    r->last - r->first + 1,
-						    &bytes);
+		rc = fn(ioas, r->first, r->last, &bytes, arg);
 		if (!rc && bytes != r->bytes)
 			ctx_err(ioas->ctx,
 				"IOAS %u: the kernel unmapped 0x%llx bytes at 0x%llx where the table had 0x%llx",
@@ -715,6 +714,23 @@ out:
 	if (runs.v != runs.inline_v)
 		free(runs.v);
 	return rc;
+}
+
+IOMMUFD_EXPORT int iommufd_ioas_unmap(struct iommufd_ioas *ioas, uint64_t iova,
+				      uint64_t length, uint32_t flags,
+				      uint64_t *unmapped)
+{
+	if (!ioas || !length)
+		return -EINVAL;
+	if (flags & ~(uint32_t)IOMMUFD_UNMAP_IDEMPOTENT)
+		return -EINVAL;
+	if (overflows(iova, length))
+		return -EOVERFLOW;
+	/* The kernel's own spelling of "everything". */
+	if (iova == 0 && length == UINT64_MAX)
+		return iommufd_ioas_unmap_all(ioas, unmapped);
+	return ioas_unmap_runs(ioas, iova, length, flags, backend_unmap_run,
+			       NULL, unmapped);
 }
 
 IOMMUFD_EXPORT int iommufd_ioas_unmap_all(struct iommufd_ioas *ioas,

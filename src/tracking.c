@@ -825,6 +825,177 @@ IOMMUFD_EXPORT int iommufd_ioas_read_dirty(struct iommufd_ioas *ioas,
 	return rc;
 }
 
+/* ---- unmapping with the dirty bits ---- */
+
+enum unmap_dirty_mode {
+	UD_NONE,	/* nothing can write into the IOAS: nothing dirty */
+	UD_ALL,		/* no source can tell: every page unmapped is dirty */
+	UD_HWPT,	/* the HWPTs' dirty bits, read then unmapped */
+	UD_CONTAINER,	/* type1: VFIO_IOMMU_UNMAP_DMA GET_DIRTY_BITMAP */
+};
+
+struct unmap_dirty {
+	enum unmap_dirty_mode mode;
+	struct iommufd_dirty_bitmap *bm;
+	uint64_t kps;			/* UD_CONTAINER: the containers' page */
+};
+
+static int set_run_cb(uint64_t iova, uint64_t length, void *data)
+{
+	return iommufd_dirty_bitmap_set(data, iova, length);
+}
+
+/*
+ * One run [first, last] of whole mappings, under objects_lock. The pages
+ * are gathered into a scratch bitmap of the run alone, made before the
+ * kernel is asked, and ORed into the caller's only once the run is
+ * unmapped (ORing allocates nothing: it cannot fail then).
+ */
+static int unmap_dirty_run(struct iommufd_ioas *ioas, uint64_t first,
+			   uint64_t last, uint64_t *bytes, void *arg)
+{
+	struct unmap_dirty *ud = arg;
+	struct iommufd_ctx *ctx = ioas->ctx;
+	struct iommufd_dirty_bitmap *scratch = NULL;
+	uint64_t length = last - first + 1, ps, a, b;
+	int rc;
+
+	switch (ud->mode) {
+	case UD_NONE:
+	case UD_ALL:
+		rc = ctx->backend->ioas_unmap(ioas, first, length, bytes);
+		if (!rc && ud->mode == UD_ALL)
+			rc = iommufd_dirty_bitmap_set(ud->bm, first, length);
+		return rc;
+	case UD_CONTAINER: {
+		size_t words = 0;
+		uint64_t *data;
+
+		/* Mapping edges are multiples of the containers' page. */
+		rc = iommufd_dirty_bitmap_new(first, length, ud->kps, &scratch);
+		if (rc)
+			return rc;
+		data = iommufd_dirty_bitmap_words(scratch, &words);
+		rc = ctx->backend->ioas_unmap_dirty(ioas, first, length,
+						    ud->kps, data, words,
+						    bytes);
+		break;
+	}
+	case UD_HWPT:
+	default: {
+		struct dirty_window w = { first, last };
+
+		ps = iommufd_dirty_bitmap_page_size(ud->bm);
+		a = first & ~(ps - 1);
+		b = last | (ps - 1);
+		rc = iommufd_dirty_bitmap_new(a, b - a + 1, ps, &scratch);
+		if (rc)
+			return rc;
+		/* NO_CLEAR: the bits go with the mappings anyway, and a
+		 * failed unmap then leaves the HWPTs as they were. */
+		for (struct iommufd_hwpt *h = ioas->hwpts; !rc && h;
+		     h = h->ioas_next)
+			if (h->dirty_enabled)
+				rc = hwpt_dirty_read_locked(
+					h, scratch, &w, IOMMUFD_DIRTY_NO_CLEAR,
+					IOMMUFD_DIRTY_MAX_BITMAP_BYTES);
+		if (!rc)
+			rc = ctx->backend->ioas_unmap(ioas, first, length,
+						      bytes);
+		break;
+	}
+	}
+	if (!rc)
+		rc = iommufd_dirty_bitmap_for_each_run(scratch, set_run_cb,
+						       ud->bm);
+	iommufd_dirty_bitmap_free(scratch);
+	return rc;
+}
+
+/* How the dirty pages of @ioas can be told now (ud->mode, ud->kps): 0, or
+ * the kernel's error asking the containers. Under objects_lock. */
+static int unmap_dirty_mode(struct iommufd_ioas *ioas, struct unmap_dirty *ud)
+{
+	struct iommufd_ctx *ctx = ioas->ctx;
+	bool any = false;
+
+	ud->mode = UD_ALL;
+	if (dirty_by_container(ctx)) {
+		int rc;
+
+		if (!ctx->backend->ioas_unmap_dirty ||
+		    !ctx->backend->ioas_dirty_tracking_on)
+			return 0;
+		rc = container_dirty_page_size(ioas, &ud->kps);
+		if (rc == 1) {
+			ud->mode = UD_NONE;
+			return 0;
+		}
+		if (rc == -EOPNOTSUPP)
+			return 0;	/* logged: cannot track */
+		if (rc)
+			return rc;
+		if (!ctx->backend->ioas_dirty_tracking_on(ioas)) {
+			ctx_dbg(ctx, "IOAS %u: its VFIO containers are not all tracking dirty pages: every page unmapped is reported dirty",
+				ioas->id);
+			return 0;
+		}
+		ud->mode = UD_CONTAINER;
+		return 0;
+	}
+	if (!ctx->backend->hwpt_set_dirty_tracking ||
+	    !ctx->backend->hwpt_get_dirty_bitmap ||
+	    !iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_DIRTY_TRACKING)) {
+		ctx_dbg(ctx, "IOAS %u: no IOMMU dirty tracking: every page unmapped is reported dirty",
+			ioas->id);
+		return 0;
+	}
+	for (struct iommufd_hwpt *h = ioas->hwpts; h; h = h->ioas_next)
+		if (h->dirty_enabled)
+			any = true;
+	if (!any) {
+		ctx_dbg(ctx, "IOAS %u: dirty tracking is off: every page unmapped is reported dirty",
+			ioas->id);
+		return 0;
+	}
+	if (ioas_devices_tracked_locked(ioas, true)) {
+		ctx_warn(ctx, "IOAS %u: a device writes into it untracked: every page unmapped is reported dirty",
+			 ioas->id);
+		return 0;
+	}
+	ud->mode = UD_HWPT;
+	return 0;
+}
+
+IOMMUFD_EXPORT int iommufd_ioas_unmap_dirty(struct iommufd_ioas *ioas,
+					    uint64_t iova, uint64_t length,
+					    uint32_t flags,
+					    struct iommufd_dirty_bitmap *bm,
+					    uint64_t *unmapped)
+{
+	struct unmap_dirty ud = { .bm = bm };
+	struct iommufd_ctx *ctx;
+	struct dirty_window w;
+	int rc;
+
+	if (!ioas || !bm)
+		return -EINVAL;
+	if (flags & ~(uint32_t)IOMMUFD_UNMAP_IDEMPOTENT)
+		return -EINVAL;
+	rc = dirty_window(bm, iova, length, &w);
+	if (rc)
+		return rc;
+	ctx = ioas->ctx;
+	/* Before the IOAS's claims, as attach (which waits for them) does. */
+	pthread_mutex_lock(&ctx->objects_lock);
+	rc = unmap_dirty_mode(ioas, &ud);
+	if (!rc)
+		rc = ioas_unmap_runs(ioas, iova, length, flags,
+				     unmap_dirty_run, &ud, unmapped);
+	pthread_mutex_unlock(&ctx->objects_lock);
+	return rc;
+}
+
 /* ---- collapsing ranges ---- */
 
 static int cmp_range(const void *x, const void *y)

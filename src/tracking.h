@@ -72,4 +72,17 @@ int dma_logging_report_locked(struct iommufd_device *dev,
 			      const struct dirty_window *w,
 			      uint64_t max_bytes);
 
+/*
+ * ioas.c: unmap [iova, iova + length) by iommufd_ioas_unmap()'s rules (whole
+ * mappings, splits refused from the table, IDEMPOTENT), each maximal run of
+ * adjacent mappings [first, last] through @fn, which unmaps it in the kernel
+ * and sets *bytes. Arguments are the caller's to check. The caller may hold
+ * ctx->objects_lock (taken before the IOAS's claims, as attach does).
+ */
+typedef int (*ioas_unmap_run_fn)(struct iommufd_ioas *ioas, uint64_t first,
+				 uint64_t last, uint64_t *bytes, void *arg);
+int ioas_unmap_runs(struct iommufd_ioas *ioas, uint64_t iova, uint64_t length,
+		    uint32_t flags, ioas_unmap_run_fn fn, void *arg,
+		    uint64_t *unmapped);
+
 #endif

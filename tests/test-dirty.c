@@ -1520,6 +1520,302 @@ START_TEST(compat_cannot_track)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Unmapping with the dirty bits                                       */
+
+/* Pages [0, 16), [16, 32) (adjacent) and [40, 48) mapped. */
+static void map_three(struct iommufd_ioas *ioas)
+{
+	map_pages(ioas, 0, 16, 0);
+	map_pages(ioas, 16, 16, 16);
+	map_pages(ioas, 40, 8, 40);
+}
+
+/* What must hold for the refused calls: nothing changed. */
+static void refused_unchanged(struct iommufd_ioas *ioas,
+			      struct iommufd_dirty_bitmap *bm, size_t maps,
+			      uint64_t bm_count)
+{
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), maps);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), bm_count);
+}
+
+/* iommufd (6.17): edu's HWPT tracks; exactly the pages it wrote. */
+START_TEST(unmap_dirty_iommu)
+{
+	static const uint64_t pages[] = { 2, 5, 17 };
+	struct page_set written = { pages, 3, 0, 64 };
+	struct iommufd_device *edu = open_ok(EDU);
+	struct iommufd_ioas *ioas = ioas_ok();
+	struct iommufd_dirty_bitmap *bm = bitmap(0, 64, PAGE);
+	struct iommufd_dirty_bitmap *small = bitmap(0, 16, PAGE);
+	struct iommufd_dirty_bitmap *coarse = NULL;
+	struct iommufd_hwpt *h = NULL;
+	uint64_t unmapped = 1, w;
+	unsigned long n;
+	int rc;
+
+	map_three(ioas);
+	ck_assert_int_eq(iommufd_device_attach(edu, ioas,
+					       IOMMUFD_ATTACH_DIRTY_TRACKING,
+					       &h), 0);
+	bus_master(edu);
+
+	/* tracking off: unmapped, every page reported dirty */
+	log_clear();
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 40 * PAGE,
+						  8 * PAGE, 0, bm, &unmapped),
+			 0);
+	ck_assert_uint_eq(unmapped, 8 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 8);
+	ck_assert_int_eq(iommufd_dirty_bitmap_test(bm, BASE + 40 * PAGE,
+						   8 * PAGE), 1);
+	ck_assert(logged("dirty tracking is off"));
+	iommufd_dirty_bitmap_clear_all(bm);
+	map_pages(ioas, 40, 8, 40);
+
+	ck_assert_int_eq(iommufd_ioas_set_dirty_tracking(ioas, true), 0);
+	dev_write(EDU, 2, 0, 8);
+	dev_write(EDU, 5, 0, 1);
+	dev_write(EDU, 17, PAGE - 1, 1);
+	dev_write(EDU, 41, 0, 1);
+
+	/* argument errors: nothing changes */
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0,
+						  NULL, NULL), -EINVAL);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 2, bm,
+						  NULL), -EINVAL);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 0, 0, bm, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, 0, UINT64_MAX, 0, bm,
+						  NULL), -ERANGE);
+	/* the bitmap does not cover the range */
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0,
+						  small, NULL), -ERANGE);
+	refused_unchanged(ioas, small, 3, 0);
+	/* a split: refused from the table, the bitmap untouched */
+	unmapped = 7;
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 8 * PAGE, 0, bm,
+						  &unmapped), -ENOENT);
+	ck_assert_uint_eq(unmapped, 7);
+	refused_unchanged(ioas, bm, 3, 0);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 8 * PAGE,
+						  16 * PAGE,
+						  IOMMUFD_UNMAP_IDEMPOTENT, bm,
+						  NULL), -ENOENT);
+	refused_unchanged(ioas, bm, 3, 0);
+
+	/* every kernel call failing in turn: mappings, the HWPT's dirty
+	 * bits and the bitmap as they were */
+	/* (the raw read stops at the hole at page 32) */
+	w = raw_dirty_word(iommufd_hwpt_id(h));
+	ck_assert_uint_eq(w, (UINT64_C(1) << 2) | (UINT64_C(1) << 5) |
+				     (UINT64_C(1) << 17));
+	for (n = 1;; n++) {
+		iommufd_fake_fail_nth(fake, n, EIO);
+		rc = iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+					      &unmapped);
+		iommufd_fake_fail_clear(fake);
+		if (!rc)
+			break;
+		ck_assert_int_eq(rc, -EIO);
+		refused_unchanged(ioas, bm, 3, 0);
+		ck_assert_uint_eq(raw_dirty_word(iommufd_hwpt_id(h)), w);
+		ck_assert_uint_lt(n, 20);
+	}
+	ck_assert_uint_ge(n, 2);
+	/* exactly the pages written, in both mappings of the run */
+	ck_assert_uint_eq(unmapped, 32 * PAGE);
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), 1);
+	expect_pages(bm, 0, 64, in_set, &written);
+	/* the mapping left keeps its dirty page */
+	{
+		struct iommufd_dirty_read_opts nc =
+			read_opts(IOMMUFD_DIRTY_NO_CLEAR, 0);
+		struct iommufd_dirty_bitmap *rest = bitmap(0, 64, PAGE);
+
+		ck_assert_int_eq(iommufd_hwpt_read_dirty(h, rest, BASE,
+							 64 * PAGE, &nc), 0);
+		ck_assert_uint_eq(iommufd_dirty_bitmap_count(rest), 1);
+		ck_assert_int_eq(iommufd_dirty_bitmap_test(rest,
+							   BASE + 41 * PAGE, 1),
+				 1);
+		iommufd_dirty_bitmap_free(rest);
+	}
+
+	/* nothing mapped: -ENOENT, or 0 bytes with IDEMPOTENT */
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+						  NULL), -ENOENT);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE,
+						  IOMMUFD_UNMAP_IDEMPOTENT, bm,
+						  &unmapped), 0);
+	ck_assert_uint_eq(unmapped, 0);
+	expect_pages(bm, 0, 64, in_set, &written);
+
+	/* a coarser bitmap; the bits it had stay */
+	ck_assert_int_eq(iommufd_dirty_bitmap_new(BASE, 64 * PAGE, 16 * PAGE,
+						  &coarse), 0);
+	ck_assert_int_eq(iommufd_dirty_bitmap_set(coarse, BASE, 1), 0);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 40 * PAGE,
+						  8 * PAGE, 0, coarse,
+						  &unmapped), 0);
+	ck_assert_uint_eq(unmapped, 8 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(coarse), 2);
+	ck_assert_int_eq(iommufd_dirty_bitmap_test(coarse, BASE + 32 * PAGE,
+						   16 * PAGE), 1);
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), 0);
+
+	iommufd_dirty_bitmap_free(coarse);
+	iommufd_dirty_bitmap_free(small);
+	iommufd_dirty_bitmap_free(bm);
+	iommufd_device_free(edu);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), 0);
+}
+END_TEST
+
+/* iommufd: a device writing through a HWPT that does not track (the NIC,
+ * behind dmar1) next to a tracking one: the dirty pages cannot be told. */
+START_TEST(unmap_dirty_untracked_device)
+{
+	struct iommufd_device *edu = open_ok(EDU), *nic = open_ok(NIC);
+	struct iommufd_ioas *ioas = ioas_ok();
+	struct iommufd_dirty_bitmap *bm = bitmap(0, 64, PAGE);
+	struct iommufd_hwpt *h = NULL;
+
+	map_three(ioas);
+	ck_assert_int_eq(iommufd_device_attach(edu, ioas,
+					       IOMMUFD_ATTACH_DIRTY_TRACKING,
+					       &h), 0);
+	ck_assert_int_eq(iommufd_hwpt_set_dirty_tracking(h, true), 0);
+	ck_assert_int_eq(iommufd_device_attach(nic, ioas, 0, NULL), 0);
+	log_clear();
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+						  NULL), 0);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 32);
+	ck_assert(logged("every page unmapped is reported dirty"));
+	iommufd_dirty_bitmap_free(bm);
+	iommufd_device_free(nic);
+	iommufd_device_free(edu);
+	ck_assert_int_eq(iommufd_ioas_unmap_all(ioas, NULL), 0);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), 0);
+}
+END_TEST
+
+/* type1 (6.1): one UNMAP_DMA with GET_DIRTY_BITMAP per container; every
+ * pinned page is dirty. */
+START_TEST(unmap_dirty_type1)
+{
+	struct iommufd_device *edu = open_ok(EDU), *nic;
+	struct iommufd_ioas *ioas = ioas_ok();
+	struct iommufd_dirty_bitmap *bm = bitmap(0, 64, PAGE);
+	struct iommufd_dirty_bitmap *small = bitmap(0, 16, PAGE);
+	struct iommufd_dirty_bitmap *coarse = NULL;
+	uint64_t unmapped = 0;
+	unsigned long n;
+	int rc;
+
+	map_three(ioas);
+	/* no container: nothing can write, nothing is dirty */
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 40 * PAGE,
+						  8 * PAGE, 0, bm, &unmapped),
+			 0);
+	ck_assert_uint_eq(unmapped, 8 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 0);
+	map_pages(ioas, 40, 8, 40);
+	ck_assert_int_eq(iommufd_device_attach(edu, ioas, 0, NULL), 0);
+	bus_master(edu);
+
+	/* not tracking: unmapped plainly (the kernel would refuse the
+	 * bitmap), every page reported dirty */
+	log_clear();
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 40 * PAGE,
+						  8 * PAGE, 0, bm, &unmapped),
+			 0);
+	ck_assert_uint_eq(unmapped, 8 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 8);
+	ck_assert(logged("not all tracking"));
+	iommufd_dirty_bitmap_clear_all(bm);
+	map_pages(ioas, 40, 8, 40);
+
+	ck_assert_int_eq(iommufd_ioas_set_dirty_tracking(ioas, true), 0);
+	/* the bitmap does not cover the range; a split */
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0,
+						  small, NULL), -ERANGE);
+	refused_unchanged(ioas, small, 3, 0);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 8 * PAGE,
+						  16 * PAGE, 0, bm, NULL),
+			 -ENOENT);
+	refused_unchanged(ioas, bm, 3, 0);
+
+	/* the unmap failing in the kernel: nothing changes, and the pages
+	 * are still there to read */
+	log_clear();
+	iommufd_fake_fail_ioctl(fake, VFIO_IOMMU_UNMAP_DMA, EIO, 1);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+						  NULL), -EIO);
+	iommufd_fake_fail_clear(fake);
+	refused_unchanged(ioas, bm, 3, 0);
+	ck_assert(logged("VFIO_IOMMU_UNMAP_DMA GET_DIRTY_BITMAP"));
+	/* EINVAL from the kernel is explained */
+	log_clear();
+	iommufd_fake_fail_ioctl(fake, VFIO_IOMMU_UNMAP_DMA, EINVAL, 1);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+						  NULL), -EINVAL);
+	iommufd_fake_fail_clear(fake);
+	refused_unchanged(ioas, bm, 3, 0);
+	ck_assert(logged("not tracking dirty pages (VFIO_IOMMU_DIRTY_PAGES START)"));
+	ck_assert_int_eq(iommufd_ioas_read_dirty(ioas, bm, BASE, 64 * PAGE,
+						 NULL), 0);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 40);
+	iommufd_dirty_bitmap_clear_all(bm);
+
+	/* a second container (the NIC's), every kernel call failing in
+	 * turn: the first container's unmap is put back */
+	nic = open_ok(NIC);
+	ck_assert_int_eq(iommufd_device_attach(nic, ioas, 0, NULL), 0);
+	ck_assert_int_eq(iommufd_ioas_set_dirty_tracking(ioas, true), 0);
+	for (n = 1;; n++) {
+		iommufd_fake_fail_nth(fake, n, EIO);
+		rc = iommufd_ioas_unmap_dirty(ioas, BASE, 32 * PAGE, 0, bm,
+					      &unmapped);
+		iommufd_fake_fail_clear(fake);
+		if (!rc)
+			break;
+		ck_assert_int_eq(rc, -EIO);
+		refused_unchanged(ioas, bm, 3, 0);
+		/* both containers still map the range */
+		ck_assert_int_eq(iommufd_ioas_read_dirty(ioas, bm, BASE,
+							 64 * PAGE, NULL), 0);
+		ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 40);
+		iommufd_dirty_bitmap_clear_all(bm);
+		ck_assert_uint_lt(n, 30);
+	}
+	ck_assert_uint_ge(n, 2);
+	ck_assert_uint_eq(unmapped, 32 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 32);
+	ck_assert_int_eq(iommufd_dirty_bitmap_test(bm, BASE, 32 * PAGE), 1);
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), 1);
+
+	/* a coarser bitmap: folded from the containers' pages */
+	ck_assert_int_eq(iommufd_dirty_bitmap_new(BASE, 64 * PAGE, 16 * PAGE,
+						  &coarse), 0);
+	ck_assert_int_eq(iommufd_ioas_unmap_dirty(ioas, BASE + 40 * PAGE,
+						  8 * PAGE, 0, coarse,
+						  &unmapped), 0);
+	ck_assert_uint_eq(unmapped, 8 * PAGE);
+	ck_assert_uint_eq(iommufd_dirty_bitmap_count(coarse), 1);
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), 0);
+	ck_assert_int_eq(iommufd_ioas_set_dirty_tracking(ioas, false), 0);
+
+	iommufd_dirty_bitmap_free(coarse);
+	iommufd_dirty_bitmap_free(small);
+	iommufd_dirty_bitmap_free(bm);
+	iommufd_device_free(nic);
+	iommufd_device_free(edu);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), 0);
+}
+END_TEST
+
 static Suite *dirty_suite(void)
 {
 	Suite *s = suite_create("dirty");
@@ -1538,6 +1834,8 @@ static Suite *dirty_suite(void)
 	tcase_add_test(tc, tracker_one_view);
 	tcase_add_test(tc, tracker_leaves_callers_sources);
 	tcase_add_test(tc, tracker_survives_every_failure);
+	tcase_add_test(tc, unmap_dirty_iommu);
+	tcase_add_test(tc, unmap_dirty_untracked_device);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(old, setup_6_6, teardown);
@@ -1552,6 +1850,7 @@ static Suite *dirty_suite(void)
 		tcase_add_test(t1, type1_ioas_tracking);
 		tcase_add_test(t1, type1_rollback);
 		tcase_add_test(t1, type1_tracker);
+		tcase_add_test(t1, unmap_dirty_type1);
 		suite_add_tcase(s, t1);
 		tcase_add_checked_fixture(compat, setup_compat, teardown);
 		tcase_add_test(compat, compat_cannot_track);

@@ -130,6 +130,44 @@ int iommufd_ioas_read_dirty(struct iommufd_ioas *ioas,
 			    uint64_t length,
 			    const struct iommufd_dirty_read_opts *opts);
 
+/*
+ * Unmap [iova, iova + length) by the rules of iommufd_ioas_unmap() (the
+ * range must cover whole mappings: a split is -ENOENT with nothing changed;
+ * nothing mapped is -ENOENT unless IOMMUFD_UNMAP_IDEMPOTENT, the only flag)
+ * and OR into @bm the pages of the unmapped mappings devices wrote, which no
+ * source can report once they are gone. @bm must cover the range (-ERANGE,
+ * checked first: nothing changes); there is no unmap-all form. @unmapped
+ * (may be NULL) gets the bytes unmapped.
+ *
+ * iommufd: the dirty bits of every HWPT of @ioas whose tracking is on are
+ * read (without clearing: they go with the mappings), then the range is
+ * unmapped. The kernel has no atomic form: a device write between the read
+ * and the unmap is lost; it lands in pages the guest is giving up anyway.
+ * type1: one VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP
+ * per container (atomic in the kernel), at the containers' smallest IOMMU
+ * page; a coarser @bm gets every page touched by a dirty one, a finer one
+ * every page inside a dirty one.
+ *
+ * When the dirty pages cannot be told (tracking off, a kernel or backend
+ * without it, a device writing through a HWPT or domain that is not
+ * tracking, a container not tracking or unable to), the range is still
+ * unmapped and every page unmapped is reported dirty, as a VMM migrating
+ * must assume (logged at debug level, warning for an untracked device). No
+ * container mapping @ioas (type1): nothing could write, nothing is dirty.
+ * Emulated devices and device DMA logging are not consulted (see
+ * iommufd_dirty_tracker_sync(): sync a range before unmapping it).
+ *
+ * @bm changes only for what was unmapped: a failure of the kernel leaves
+ * the mappings, the dirty state and @bm as they were. As with
+ * iommufd_ioas_unmap(), mappings separated by holes go one adjacent group at
+ * a time: if a later group fails, the earlier ones are gone and their pages
+ * are in @bm.
+ */
+int iommufd_ioas_unmap_dirty(struct iommufd_ioas *ioas, uint64_t iova,
+			     uint64_t length, uint32_t flags,
+			     struct iommufd_dirty_bitmap *bm,
+			     uint64_t *unmapped);
+
 /* ---- device dirty tracking (VFIO DMA logging) ---- */
 
 /* VFIO's limit on the ranges of one DMA_LOGGING_START (PAGE_SIZE / 16 with

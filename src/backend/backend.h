@@ -140,6 +140,24 @@ struct iommufd_backend_ops {
 	int (*ioas_get_dirty_bitmap)(struct iommufd_ioas *ioas, uint64_t iova,
 				     uint64_t length, uint64_t page_size,
 				     uint64_t *data);
+	/*
+	 * Whether every container mapping @ioas is tracking (false when none
+	 * maps it). Under objects_lock.
+	 */
+	bool (*ioas_dirty_tracking_on)(struct iommufd_ioas *ioas);
+	/*
+	 * Unmap [iova, iova + length) (a run of whole mappings) from every
+	 * container, each with one VFIO_IOMMU_UNMAP_DMA that reports its
+	 * dirty pages (GET_DIRTY_BITMAP, atomic in the kernel), ORed into
+	 * @data (bit n = the @page_size page at iova + n * page_size, @words
+	 * u64s; @page_size the containers' smallest IOMMU page). *unmapped as
+	 * ioas_unmap. On failure the mappings are back in every container and
+	 * @data is unchanged. Under objects_lock, every container tracking.
+	 */
+	int (*ioas_unmap_dirty)(struct iommufd_ioas *ioas, uint64_t iova,
+				uint64_t length, uint64_t page_size,
+				uint64_t *data, size_t words,
+				uint64_t *unmapped);
 };
 
 extern const struct iommufd_backend_ops iommufd_backend_iommufd;

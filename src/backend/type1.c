@@ -2022,6 +2022,124 @@ static int t1_ioas_get_dirty_bitmap(struct iommufd_ioas *ioas, uint64_t iova,
 	return rc;
 }
 
+static bool t1_ioas_dirty_tracking_on(struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = T1I(ioas);
+	bool on;
+
+	pthread_mutex_lock(&t->lock);
+	on = t->nr_groups > 0;
+	for (size_t i = 0; i < t->nr_groups; i++)
+		if (!t->groups[i]->dirty)
+			on = false;
+	pthread_mutex_unlock(&t->lock);
+	return on;
+}
+
+/* VFIO_IOMMU_UNMAP_DMA with GET_DIRTY_BITMAP: the kernel fills @bits (zeroed
+ * here, @words u64s) with the dirty pages of the range, bit 0 = @iova, and
+ * unmaps it, in one call. */
+static int unmap_dma_dirty(struct iommufd_ctx *ctx, struct t1_group *g,
+			   uint64_t iova, uint64_t size, uint64_t page_size,
+			   uint64_t *bits, size_t words, uint64_t *bytes)
+{
+	_Alignas(8) uint8_t cmd[sizeof(struct vfio_iommu_type1_dma_unmap) +
+				sizeof(struct vfio_bitmap)];
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(cmd),
+		.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+		.iova = iova,
+		.size = size,
+	};
+	struct vfio_bitmap b = {
+		.pgsize = page_size,
+		.size = words * sizeof(*bits),
+		.data = (__u64 *)bits,
+	};
+	int rc;
+
+	memset(bits, 0, words * sizeof(*bits));
+	memcpy(cmd, &u, sizeof(u));
+	memcpy(cmd + sizeof(u), &b, sizeof(b));
+	rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_IOMMU_UNMAP_DMA,
+			  cmd);
+	if (rc < 0) {
+		if (rc == -EINVAL)
+			ctx_err(ctx, "IOMMU group %d: VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP [0x%llx, +0x%llx): %s: the container is not tracking dirty pages (VFIO_IOMMU_DIRTY_PAGES START), or 0x%llx is not its smallest page size, or the range is misaligned",
+				g->id, (unsigned long long)iova,
+				(unsigned long long)size, strerror(EINVAL),
+				(unsigned long long)page_size);
+		else
+			group_log_error(ctx, g->id,
+					"VFIO_IOMMU_UNMAP_DMA GET_DIRTY_BITMAP",
+					rc);
+		return rc;
+	}
+	memcpy(&u, cmd, sizeof(u));
+	if (bytes)
+		*bytes = u.size;
+	return 0;
+}
+
+/*
+ * Every container, one atomic unmap-and-report each, into a scratch buffer
+ * per container ORed into an accumulator, and that into @data only once all
+ * of them succeeded. A failure puts the mappings back into the containers
+ * that already lost them (as t1_ioas_unmap does); the pages those reported
+ * are dropped, and the restored mappings are new to their containers.
+ */
+static int t1_ioas_unmap_dirty(struct iommufd_ioas *ioas, uint64_t iova,
+			       uint64_t length, uint64_t page_size,
+			       uint64_t *data, size_t words,
+			       uint64_t *unmapped)
+{
+	struct t1_ioas *t = T1I(ioas);
+	uint64_t first = iova, last = iova + (length - 1), bytes = 0;
+	uint64_t *tmp, *acc;
+	int rc = 0;
+
+	if (!t->nr_groups || !words)
+		return -EINVAL;
+	tmp = calloc(words, sizeof(*tmp));
+	acc = calloc(words, sizeof(*acc));
+	if (!tmp || !acc) {
+		free(tmp);
+		free(acc);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->nr_groups; i++) {
+		uint64_t b = 0;
+
+		rc = unmap_dma_dirty(ioas->ctx, t->groups[i], iova, length,
+				     page_size, tmp, words, &b);
+		if (rc) {
+			struct mt_entry *v;
+			size_t nv;
+
+			if (i && !table_snapshot(ioas, first, last, &v, &nv,
+						 NULL)) {
+				restore(ioas, i, v, nv);
+				free(v);
+			}
+			break;
+		}
+		for (size_t w = 0; w < words; w++)
+			acc[w] |= tmp[w];
+		if (!i)
+			bytes = b;
+	}
+	if (!rc) {
+		for (size_t w = 0; w < words; w++)
+			data[w] |= acc[w];
+		files_drop(ioas, first, last);
+		if (unmapped)
+			*unmapped = bytes;
+	}
+	free(tmp);
+	free(acc);
+	return rc;
+}
+
 const struct iommufd_backend_ops iommufd_backend_type1 = {
 	.name = "type1",
 	.probe = t1_probe,
@@ -2045,4 +2163,6 @@ const struct iommufd_backend_ops iommufd_backend_type1 = {
 	.device_hot_reset_groups = t1_hot_reset_groups,
 	.ioas_set_dirty_tracking = t1_ioas_set_dirty_tracking,
 	.ioas_get_dirty_bitmap = t1_ioas_get_dirty_bitmap,
+	.ioas_dirty_tracking_on = t1_ioas_dirty_tracking_on,
+	.ioas_unmap_dirty = t1_ioas_unmap_dirty,
 };
