@@ -1,21 +1,36 @@
 #!/bin/bash
-# mkinitramfs.sh CACHE OUT PROGRAM... - build the guest's initramfs (cpio.gz).
+# mkinitramfs.sh CACHE OUT PROGRAM... [--examples EXAMPLE...]
+# - build the guest's initramfs (cpio.gz).
 #
 # CACHE is what setup.sh printed (the kernel package unpacked in CACHE/root).
 # The image holds busybox, /init (init.sh beside this script), the vfio
 # modules of that kernel in load order, the test programs under /tests (run
 # in the order given) and every shared library they need plus the dynamic
-# loader, each at its host path.
+# loader, each at its host path.  The EXAMPLEs (examples/meson.build's
+# programs) go to /tests/examples, not run by /init itself: the program
+# run-example.sh (added to the run order after the PROGRAMs) runs them.
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 CACHE OUT PROGRAM..." >&2
+	echo "usage: $0 CACHE OUT PROGRAM... [--examples EXAMPLE...]" >&2
 	exit 2
 }
 (($# >= 3)) || usage
 cache=$1
 out=$2
 shift 2
+programs=()
+examples=()
+while (($#)) && [[ $1 != --examples ]]; do
+	programs+=("$1")
+	shift
+done
+if (($#)); then
+	shift
+	examples=("$@")
+	(($#)) || usage
+fi
+((${#programs[@]} + ${#examples[@]})) || usage
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 busybox=${BUSYBOX:-/bin/busybox}
@@ -85,13 +100,24 @@ for m in virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 \
 done
 
 : >"$stage/tests/ORDER"
-for prog in "$@"; do
+if ((${#examples[@]})); then
+	programs+=("$here/run-example.sh")
+	mkdir -p "$stage/tests/examples"
+fi
+for prog in "${programs[@]}"; do
 	[[ -f $prog && -x $prog ]] || die "$prog is not an executable file"
 	name=$(basename "$prog")
 	[[ -e $stage/tests/$name ]] && die "two test programs named $name"
 	cp -L "$prog" "$stage/tests/$name"
 	copy_libs "$prog"
 	echo "$name" >>"$stage/tests/ORDER"
+done
+for prog in "${examples[@]}"; do
+	[[ -f $prog && -x $prog ]] || die "$prog is not an executable file"
+	name=$(basename "$prog")
+	[[ -e $stage/tests/examples/$name ]] && die "two examples named $name"
+	cp -L "$prog" "$stage/tests/examples/$name"
+	copy_libs "$prog"
 done
 
 # The guest has no ld.so.cache: tell the loader where the libraries went.

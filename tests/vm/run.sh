@@ -1,9 +1,12 @@
 #!/bin/bash
-# run.sh [options] PROGRAM... - boot the real-kernel lab once and run PROGRAMs.
+# run.sh [options] PROGRAM... [--examples EXAMPLE...]
+# - boot the real-kernel lab once and run PROGRAMs (and EXAMPLEs).
 #
 # Runs setup.sh, builds an initramfs with the programs, boots Debian's kernel
 # under qemu-system-x86_64 (TCG, q35, intel-iommu, edu), saves the serial
-# console to a log and prints the VMTEST lines.
+# console to a log and prints the VMTEST lines.  EXAMPLEs (examples/'s
+# programs) are run in the guest by run-example.sh, after the PROGRAMs, each
+# reporting "VMTEST example-<name> ...".
 #
 # Options:
 #   --log FILE      keep the console log in FILE (default: a temporary file)
@@ -43,6 +46,7 @@ while (($#)); do
 	--verbose) verbose=yes; shift ;;
 	--help | -h) usage ;;
 	--) shift; break ;;
+	--examples) break ;;
 	-*) usage ;;
 	*) break ;;
 	esac

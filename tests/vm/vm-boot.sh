@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-boot.sh LOG [--declared NAME...] -- PROGRAM...
+# vm-boot.sh LOG [--declared NAME...] -- PROGRAM... [--examples EXAMPLE...]
 #
 # meson's vm/boot test: boots the lab once (run.sh --record) and publishes
 # the console log as LOG, tagged with this meson run's token (vm-lib.sh) so
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/vm-lib.sh"
 
 usage() {
-	echo "usage: $0 LOG [--declared NAME...] -- PROGRAM..." >&2
+	echo "usage: $0 LOG [--declared NAME...] -- PROGRAM... [--examples EXAMPLE...]" >&2
 	exit 2
 }
 (($# >= 3)) || usage
