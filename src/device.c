@@ -526,12 +526,20 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	snprintf(dev->name, sizeof(dev->name), "%s", t->name);
 	memcpy(dev->pci_addr, t->pci, sizeof(dev->pci_addr));
 
+	dev->open_ioas = OPTS_GET(opts, ioas, NULL);
+	if (dev->open_ioas && dev->open_ioas->ctx != ctx) {
+		ctx_err(ctx, "%s: opts->ioas is an IOAS of another context",
+			dev->name);
+		device_release(dev);
+		return -EINVAL;
+	}
 	if (fd < 0)
 		rc = ctx->backend->device_open(dev, t->devdir,
 					       OPTS_GET(opts, vf_token, NULL));
 	else
 		rc = ctx->backend->device_bind(dev,
 					       OPTS_GET(opts, vf_token, NULL));
+	dev->open_ioas = NULL;
 	if (rc) {
 		device_release(dev);
 		return rc;

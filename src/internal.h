@@ -171,6 +171,9 @@ struct iommufd_device {
 
 	struct device_regions *regions;	/* device.c's region info cache */
 	void *priv;			/* the backend's (type1: the group) */
+	/* opts->ioas, for the backend's device_open (type1: the container of
+	 * that IOAS to join); only during the open. */
+	struct iommufd_ioas *open_ioas;
 	/* DMA logging state (tracking.c), under ctx->objects_lock. */
 	struct dma_logging *logging;
 };

@@ -8,6 +8,8 @@
  * Backend selection; IOAS maps made before any device is attached (kept in
  * the table) and realized by the attach; IOVAs the library chooses; unmap
  * rules identical to iommufd's; copy and map_file; two groups on one IOAS;
+ * one container shared by the groups opened with opts->ioas (and the
+ * kernel refusing a group: a container of its own);
  * the last detach unrealizing; viability; edu DMA and MSI; resets and hot
  * resets; failure of every kernel call on the way; memlock.
  *
@@ -767,6 +769,163 @@ START_TEST(two_groups_one_ioas)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* One container per IOAS: groups opened with opts->ioas               */
+
+START_TEST(shared_container_at_open)
+{
+	struct iommufd_ioas *ioas, *other;
+	struct iommufd_device *edu, *nic;
+	struct iommufd_device_opts o = { .sz = sizeof(o) };
+	uint8_t *a = buf_new(4 * PAGE), v = 0x42;
+	uint64_t iova = 0x100000, bytes;
+	unsigned int files;
+
+	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
+	ck_assert_int_eq(iommufd_ioas_new(ctx, &other), 0);
+	/* mapped before any open: replayed into the container at its making */
+	ck_assert_int_eq(iommufd_ioas_map(ioas, a, 2 * PAGE, &iova, FIXED), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
+	o.ioas = ioas;
+	ck_assert_int_eq(iommufd_device_open(ctx, EDU, &o, &edu), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	/* the second group joins the same container: its group file and its
+	 * device file are all it opens (no /dev/vfio/vfio), nothing pinned
+	 * again */
+	files = iommufd_fake_open_files(fake);
+	ck_assert_int_eq(iommufd_device_open(ctx, NIC, &o, &nic), 0);
+	ck_assert_uint_eq(iommufd_fake_open_files(fake), files + 2);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	/* attaching is bookkeeping: no container, no replay */
+	files = iommufd_fake_open_files(fake);
+	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
+	ck_assert_int_eq(iommufd_device_attach(nic, ioas, 0, NULL), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	ck_assert_uint_eq(iommufd_fake_open_files(fake), files);
+	/* both devices DMA through the shared mappings */
+	bus_master(edu);
+	bus_master(nic);
+	ck_assert_int_eq(dev_dma(EDU, 0x100000, &v, 1, true), 0);
+	v = 0x43;
+	ck_assert_int_eq(dev_dma(NIC, 0x100000 + PAGE, &v, 1, true), 0);
+	ck_assert_uint_eq(a[0], 0x42);
+	ck_assert_uint_eq(a[PAGE], 0x43);
+	/* a later map goes into the one container, once */
+	iova = 0x300000;
+	ck_assert_int_eq(iommufd_ioas_map(ioas, a + 2 * PAGE, PAGE, &iova, FIXED),
+			 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 3 * PAGE);
+	ck_assert_int_eq(dev_dma(EDU, 0x300000, &v, 1, true), 0);
+	ck_assert_int_eq(dev_dma(NIC, 0x300000, &v, 1, true), 0);
+	/* an unmap reaches both */
+	ck_assert_int_eq(iommufd_ioas_unmap(ioas, 0x100000, 2 * PAGE, 0, &bytes),
+			 0);
+	ck_assert_uint_eq(bytes, 2 * PAGE);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	ck_assert_int_eq(dev_dma(EDU, 0x100000, &v, 1, true), -EFAULT);
+	ck_assert_int_eq(dev_dma(NIC, 0x100000, &v, 1, true), -EFAULT);
+	/* the group is bound to the container: no other IOAS */
+	log_clear();
+	ck_assert_int_eq(iommufd_device_attach_ioas(nic, other), -EBUSY);
+	ck_assert(logged("cannot attach to IOAS"));
+	ck_assert_int_eq(iommufd_device_attach(edu, other, 0, NULL), -EBUSY);
+	ck_assert_int_eq(dev_dma(NIC, 0x300000, &v, 1, true), 0);
+	/* a detach is bookkeeping too: the container keeps the IOAS */
+	ck_assert_int_eq(iommufd_device_detach(edu), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	ck_assert_int_eq(dev_dma(NIC, 0x300000, &v, 1, true), 0);
+	ck_assert_int_eq(iommufd_device_attach_ioas(edu, other), -EBUSY);
+	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
+	/* the IOAS outlives no member group */
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), -EBUSY);
+	iommufd_device_free(edu);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	ck_assert_int_eq(dev_dma(NIC, 0x300000, &v, 1, true), 0);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), -EBUSY);
+
+	/* opened without opts->ioas: a container of its own, as before */
+	files = iommufd_fake_open_files(fake);
+	edu = open_ok_nonnull(EDU);
+	ck_assert_uint_eq(iommufd_fake_open_files(fake), files + 3);
+	iova = 0x100000;
+	ck_assert_int_eq(iommufd_ioas_map(other, a, PAGE, &iova, FIXED), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	ck_assert_int_eq(iommufd_device_attach_ioas(edu, other), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	bus_master(edu);
+	ck_assert_int_eq(dev_dma(EDU, 0x100000, &v, 1, true), 0);
+	ck_assert_int_eq(dev_dma(EDU, 0x300000, &v, 1, true), -EFAULT);
+	/* and onto the shared IOAS: its own container maps it too */
+	ck_assert_int_eq(iommufd_device_attach_ioas(edu, ioas), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	ck_assert_int_eq(dev_dma(EDU, 0x300000, &v, 1, true), 0);
+	ck_assert_int_eq(iommufd_device_detach(edu), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+
+	/* the last member goes: the shared container with it */
+	iommufd_device_free(nic);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
+	ck_assert_uint_eq(iommufd_ioas_mapping_count(ioas), 1);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), 0);
+	iommufd_device_free(edu);
+	ck_assert_int_eq(iommufd_ioas_destroy(other), 0);
+	munmap(a, 4 * PAGE);
+}
+END_TEST
+
+/* The kernel refuses the join: a container of the group's own (logged). */
+START_TEST(shared_container_refused)
+{
+	struct iommufd_ioas *ioas, *other;
+	struct iommufd_device *edu, *nic;
+	struct iommufd_device_opts o = { .sz = sizeof(o) };
+	uint8_t *a = buf_new(PAGE), v = 1;
+	uint64_t iova = 0x100000;
+	unsigned int files;
+
+	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
+	ck_assert_int_eq(iommufd_ioas_new(ctx, &other), 0);
+	ck_assert_int_eq(iommufd_ioas_map(ioas, a, PAGE, &iova, FIXED), 0);
+	o.ioas = ioas;
+	ck_assert_int_eq(iommufd_device_open(ctx, EDU, &o, &edu), 0);
+	files = iommufd_fake_open_files(fake);
+	log_clear();
+	iommufd_fake_fail_ioctl(fake, VFIO_GROUP_SET_CONTAINER, EINVAL, 1);
+	ck_assert_int_eq(iommufd_device_open(ctx, NIC, &o, &nic), 0);
+	iommufd_fake_fail_clear(fake);
+	ck_assert(logged("cannot join the container of IOAS"));
+	ck_assert_uint_eq(iommufd_fake_open_files(fake), files + 3);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	/* attached as without opts->ioas: replayed into its container */
+	ck_assert_int_eq(iommufd_device_attach_ioas(nic, ioas), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 2 * PAGE);
+	bus_master(nic);
+	ck_assert_int_eq(dev_dma(NIC, 0x100000, &v, 1, true), 0);
+	ck_assert_int_eq(iommufd_device_attach_ioas(nic, other), 0);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), PAGE);
+	/* an IOAS of another context is refused */
+	{
+		struct iommufd_ctx *c2;
+		struct iommufd_ioas *foreign;
+		struct iommufd_device *d = NULL;
+
+		ck_assert_int_eq(fx_ctx_new(fake, compat ? IOMMUFD_BACKEND_VFIO_COMPAT :
+						     IOMMUFD_BACKEND_TYPE1, &c2), 0);
+		ck_assert_int_eq(iommufd_ioas_new(c2, &foreign), 0);
+		o.ioas = foreign;
+		ck_assert_int_eq(iommufd_device_open(ctx, EDU, &o, &d), -EINVAL);
+		ck_assert_ptr_null(d);
+		iommufd_ctx_free(c2);
+	}
+	iommufd_device_free(nic);
+	iommufd_device_free(edu);
+	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
+	ck_assert_int_eq(iommufd_ioas_destroy(ioas), 0);
+	ck_assert_int_eq(iommufd_ioas_destroy(other), 0);
+	munmap(a, PAGE);
+}
+END_TEST
+
 /* A second function in edu's group (1). */
 static void add_group1_peer(const char *driver)
 {
@@ -1301,6 +1460,8 @@ static Suite *type1_suite(void)
 		tcase_add_test(tc[i], copy_and_map_file);
 		tcase_add_test(tc[i], two_groups_one_ioas);
 		tcase_add_test(tc[i], group_shares_one_ioas);
+		tcase_add_test(tc[i], shared_container_at_open);
+		tcase_add_test(tc[i], shared_container_refused);
 		tcase_add_test(tc[i], group_not_viable);
 		tcase_add_test(tc[i], open_by_names);
 		tcase_add_test(tc[i], edu_dma_msi);

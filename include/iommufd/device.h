@@ -27,6 +27,15 @@ struct iommufd_device_opts {
 	size_t sz;
 	uint32_t flags;			/* enum iommufd_device_flags */
 	const uint8_t *vf_token;	/* 16-byte UUID shared with the PF, or NULL */
+	/*
+	 * The IOAS the device will be attached to, when known at open (a
+	 * VMM's case), or NULL. type1: the device's VFIO group joins that
+	 * IOAS's one container (shared by the groups opened so, memory pinned
+	 * once) and stays in it while any device of the group is open;
+	 * attaching to it is then bookkeeping, to another IOAS -EBUSY.
+	 * iommufd: ignored (attach as usual). Of the same context.
+	 */
+	struct iommufd_ioas *ioas;
 };
 
 /* @name: a PCI address ("0000:00:04.0" or "00:04.0"), an mdev UUID, a sysfs

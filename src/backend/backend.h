@@ -105,6 +105,7 @@ struct iommufd_backend_ops {
 	 * Open the device whose sysfs directory is @devdir some other way
 	 * than through a device file (type1: through its VFIO group); sets
 	 * dev->fd. NULL: device.c opens the cdev and calls device_bind.
+	 * dev->open_ioas: opts->ioas (NULL when not given).
 	 */
 	int (*device_open)(struct iommufd_device *dev, const char *devdir,
 			   const uint8_t *vf_token);

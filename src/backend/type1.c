@@ -51,6 +51,17 @@
  * map_file: the file range is mmap()ed (MAP_SHARED) and that address is
  * mapped; the mmap lives, shared by copies, until the last mapping of it is
  * unmapped.
+ *
+ * One container per IOAS, for callers that know the IOAS at open
+ * (opts->ioas): the first group opened so gets its container as above,
+ * which becomes the IOAS's "share" (a t1_group of its own, no group file)
+ * bound to the IOAS at once (the table replayed); later groups join it with
+ * GROUP_SET_CONTAINER (the kernel refuses incompatible ones: they get a
+ * container of their own, logged). The share is what sits in the IOAS's
+ * groups[], so every map goes to it once, and it stays bound until its last
+ * member group closes; attaching a member's device to that IOAS is
+ * bookkeeping, to another -EBUSY. Members and shares change under
+ * ctx->objects_lock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -115,6 +126,15 @@ struct t1_group {
 	/* VFIO_IOMMU_DIRTY_PAGES started (tracking.c's calls, under
 	 * ctx->objects_lock). */
 	bool dirty;
+	/*
+	 * A group opened with opts->ioas sits in that IOAS's shared container:
+	 * @share is it (container -1 here, ioas NULL: the share is what is
+	 * bound). A share is a t1_group too, never on t1_ctx.groups: fd -1,
+	 * id its first group's (for log lines), refs its member groups
+	 * (under ctx->objects_lock), bound to its IOAS from creation to the
+	 * close of its last member.
+	 */
+	struct t1_group *share;
 };
 
 struct t1_ioas {
@@ -123,6 +143,8 @@ struct t1_ioas {
 	pthread_mutex_t lock;
 	struct t1_group **groups;	/* bound: their containers map the IOAS */
 	size_t nr_groups;
+	struct t1_group *share;		/* the shared container, or NULL
+					 * (set under ctx->objects_lock) */
 	struct iommufd_iova_range *allowed;
 	size_t nr_allowed;
 	pthread_mutex_t flock;		/* files[] */
@@ -739,14 +761,13 @@ static int group_read_info(struct iommufd_ctx *ctx, struct t1_group *g)
 	return 0;
 }
 
-/* Open group @id and give it a container of its own with an IOMMU set. */
-static int group_open(struct iommufd_ctx *ctx, int id, const char *who,
-		      struct t1_group **out)
+/* Open group @id's file, viable, in no container yet. */
+static int group_open_file(struct iommufd_ctx *ctx, int id, const char *who,
+			   struct t1_group **out)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
 	struct t1_group *g;
 	char path[32];
-	int32_t cfd;
 	int rc;
 
 	g = calloc(1, sizeof(*g));
@@ -780,6 +801,23 @@ static int group_open(struct iommufd_ctx *ctx, int id, const char *who,
 		rc = -EPERM;
 		goto fail;
 	}
+	*out = g;
+	return 0;
+fail:
+	group_free(ctx, g);
+	return rc;
+}
+
+/* Give @g (its file open) a container of its own with an IOMMU set; on
+ * failure the caller frees @g (group_free closes the group file first, as
+ * always). */
+static int group_own_container(struct iommufd_ctx *ctx, struct t1_group *g,
+			       const char *who)
+{
+	int id = g->id;
+	int32_t cfd;
+	int rc;
+
 	g->container = kernel_open(&ctx->kernel, CONTAINER_PATH,
 				   O_RDWR | O_CLOEXEC);
 	if (g->container < 0) {
@@ -829,11 +867,28 @@ static int group_open(struct iommufd_ctx *ctx, int id, const char *who,
 		id, g->iommu_type == VFIO_TYPE1v2_IOMMU ? "TYPE1v2" : "TYPE1",
 		(unsigned long long)g->pgsizes, g->nr_ranges,
 		g->unmap_all ? ", UNMAP_ALL" : "");
-	*out = g;
 	return 0;
 fail:
-	group_free(ctx, g);
 	return rc;
+}
+
+/* Open group @id and give it a container of its own with an IOMMU set. */
+static int group_open(struct iommufd_ctx *ctx, int id, const char *who,
+		      struct t1_group **out)
+{
+	struct t1_group *g;
+	int rc;
+
+	rc = group_open_file(ctx, id, who, &g);
+	if (rc)
+		return rc;
+	rc = group_own_container(ctx, g, who);
+	if (rc) {
+		group_free(ctx, g);
+		return rc;
+	}
+	*out = g;
+	return 0;
 }
 
 /* Under t1->lock. */
@@ -1183,6 +1238,165 @@ static int unbind_group(struct t1_group *g, bool closing)
 				       " (no container left: mappings kept in the table only)");
 	ioas_exclusive_end(ioas);
 	return 0;
+}
+
+/* ---- one container shared by the groups opened for an IOAS ---- */
+
+/*
+ * @g, just given a container of its own, hands it to a new share bound to
+ * @ioas (the IOAS's mappings replayed into it). On failure @g keeps its
+ * container, emptied.
+ */
+static int share_create(struct iommufd_ctx *ctx, struct t1_group *g,
+			struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = T1I(ioas);
+	struct t1_group *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->id = g->id;
+	s->fd = -1;
+	s->container = g->container;
+	s->iommu_type = g->iommu_type;
+	s->unmap_all = g->unmap_all;
+	s->pgsizes = g->pgsizes;
+	s->ranges = g->ranges;
+	s->nr_ranges = g->nr_ranges;
+	list_init(&s->node);
+	g->ranges = NULL;
+	g->nr_ranges = 0;
+	g->container = -1;
+	rc = bind_group(ioas, s);
+	if (rc) {
+		g->container = s->container;
+		g->ranges = s->ranges;
+		g->nr_ranges = s->nr_ranges;
+		free(s);
+		return rc;
+	}
+	s->refs = 1;
+	pthread_mutex_lock(&t->lock);
+	t->share = s;
+	pthread_mutex_unlock(&t->lock);
+	g->share = s;
+	ctx_dbg(ctx, "IOAS %u: IOMMU group %d's container is the IOAS's, shared by the groups opened for it",
+		ioas->id, g->id);
+	return 0;
+}
+
+/*
+ * @g (its file open, in no container) joins the container of share @s of
+ * @ioas. The kernel refuses an incompatible group (another IOMMU, an
+ * aperture or reserved region that mappings already in the container
+ * conflict with); a join that leaves the container unable to map the
+ * IOAS's allowed IOVAs is undone (-EADDRINUSE).
+ */
+static int share_join(struct iommufd_ctx *ctx, struct t1_group *g,
+		      struct t1_group *s, struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = T1I(ioas);
+	int32_t cfd = s->container;
+	int rc;
+
+	rc = ioas_exclusive_begin(ioas);
+	if (rc)
+		return rc;
+	rc = kernel_ioctl(&ctx->kernel, g->fd, VFIO_GROUP_SET_CONTAINER, &cfd);
+	if (rc < 0) {
+		ioas_exclusive_end(ioas);
+		return rc;
+	}
+	/* The container's IOVA ranges and page sizes narrow with the group. */
+	pthread_mutex_lock(&t->lock);
+	rc = group_read_info(ctx, s);
+	for (size_t i = 0; i < t->nr_allowed && !rc; i++)
+		if (!ranges_cover(s->ranges, s->nr_ranges, t->allowed[i].start,
+				  t->allowed[i].last))
+			rc = -EADDRINUSE;
+	if (rc) {
+		if (kernel_ioctl(&ctx->kernel, g->fd,
+				 VFIO_GROUP_UNSET_CONTAINER, NULL) < 0)
+			ctx_warn(ctx, "IOMMU group %d: cannot leave the container of IOAS %u again",
+				 g->id, ioas->id);
+		else
+			(void)group_read_info(ctx, s);
+	}
+	pthread_mutex_unlock(&t->lock);
+	ioas_exclusive_end(ioas);
+	if (rc)
+		return rc;
+	g->share = s;
+	s->refs++;
+	return 0;
+}
+
+/*
+ * Open group @id for @ioas (opts->ioas): into the IOAS's shared container,
+ * made from this group's own when the IOAS has none. Where the kernel (or
+ * the IOAS) refuses, the group gets a container of its own, as without
+ * opts->ioas (logged). Under ctx->objects_lock and t1->lock.
+ */
+static int group_open_shared(struct iommufd_ctx *ctx, int id, const char *who,
+			     struct iommufd_ioas *ioas, struct t1_group **out)
+{
+	struct t1_ioas *t = T1I(ioas);
+	struct t1_group *g, *s;
+	int rc;
+
+	rc = group_open_file(ctx, id, who, &g);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->lock);
+	s = t->share;
+	pthread_mutex_unlock(&t->lock);
+	if (s) {
+		rc = share_join(ctx, g, s, ioas);
+		if (!rc) {
+			ctx_dbg(ctx, "%s: IOMMU group %d joined the container of IOAS %u",
+				who, id, ioas->id);
+			*out = g;
+			return 0;
+		}
+		ctx_info(ctx, "%s: IOMMU group %d cannot join the container of IOAS %u (%s): it gets a container of its own, which maps the IOAS when the device is attached",
+			 who, id, ioas->id, strerror(-rc));
+	}
+	rc = group_own_container(ctx, g, who);
+	if (rc) {
+		group_free(ctx, g);
+		return rc;
+	}
+	if (!s) {
+		rc = share_create(ctx, g, ioas);
+		if (rc)
+			ctx_info(ctx, "%s: the container of IOMMU group %d cannot become IOAS %u's (%s): it stays the group's own, which maps the IOAS when the device is attached",
+				 who, id, ioas->id, strerror(-rc));
+	}
+	*out = g;
+	return 0;
+}
+
+/* The last member of share @s closed (its group left the container, which
+ * took the mappings with it): unbind and close it. Under objects_lock. */
+static void share_put(struct iommufd_ctx *ctx, struct t1_group *s)
+{
+	struct iommufd_ioas *ioas = s->ioas;
+
+	if (--s->refs)
+		return;
+	if (ioas) {
+		struct t1_ioas *t = T1I(ioas);
+
+		pthread_mutex_lock(&t->lock);
+		if (t->share == s)
+			t->share = NULL;
+		pthread_mutex_unlock(&t->lock);
+		unbind_group(s, true);
+	}
+	ctx_dbg(ctx, "IOAS %u: its shared container closed",
+		ioas ? ioas->id : 0);
+	group_free(ctx, s);
 }
 
 /* ---- IOAS ---- */
@@ -1685,9 +1899,11 @@ static int device_group(struct iommufd_ctx *ctx, const char *devdir,
 	return 0;
 }
 
+/* Under ctx->objects_lock (a share's members change under it). */
 static void group_put(struct iommufd_ctx *ctx, struct t1_group *g)
 {
 	struct t1_ctx *t1 = T1(ctx);
+	struct t1_group *s;
 	bool last;
 
 	pthread_mutex_lock(&t1->lock);
@@ -1700,8 +1916,13 @@ static void group_put(struct iommufd_ctx *ctx, struct t1_group *g)
 	/* Bound still (a detach failed): closing drops the mappings. */
 	if (g->ioas)
 		unbind_group(g, true);
-	ctx_dbg(ctx, "IOMMU group %d: closed with its container", g->id);
-	group_free(ctx, g);
+	ctx_dbg(ctx, "IOMMU group %d: closed%s", g->id,
+		g->share ? ", out of its IOAS's shared container" :
+			   " with its container");
+	s = g->share;
+	group_free(ctx, g);	/* the group leaves the container */
+	if (s)
+		share_put(ctx, s);
 }
 
 static int t1_device_open(struct iommufd_device *dev, const char *devdir,
@@ -1709,6 +1930,7 @@ static int t1_device_open(struct iommufd_device *dev, const char *devdir,
 {
 	struct iommufd_ctx *ctx = dev->ctx;
 	struct t1_ctx *t1 = T1(ctx);
+	struct iommufd_ioas *want = dev->open_ioas;
 	const char *base = strrchr(devdir, '/');
 	struct t1_group *g;
 	char name[128];
@@ -1736,20 +1958,31 @@ static int t1_device_open(struct iommufd_device *dev, const char *devdir,
 	if (rc)
 		return rc;
 
+	/* Shares (their members, binding) change under objects_lock. */
+	pthread_mutex_lock(&ctx->objects_lock);
 	pthread_mutex_lock(&t1->lock);
 	g = group_find(t1, id);
 	if (!g) {
-		rc = group_open(ctx, id, dev->name, &g);
+		rc = want ? group_open_shared(ctx, id, dev->name, want, &g) :
+			    group_open(ctx, id, dev->name, &g);
 		if (!rc) {
 			list_add_tail(&t1->groups, &g->node);
 			opened = true;
 		}
+	} else if (want && (!g->share || g->share->ioas != want)) {
+		ctx_info(ctx, "%s: IOMMU group %d is open already (%s): opts->ioas (IOAS %u) is not applied, the device goes with its group",
+			 dev->name, id,
+			 g->share ? "in the container of another IOAS" :
+				    "with a container of its own",
+			 want->id);
 	}
 	if (g)
 		g->refs++;
 	pthread_mutex_unlock(&t1->lock);
-	if (rc)
+	if (rc) {
+		pthread_mutex_unlock(&ctx->objects_lock);
 		return rc;
+	}
 	if (opened)
 		resv_refresh(ctx);	/* a group this machine just grew? */
 
@@ -1767,12 +2000,15 @@ static int t1_device_open(struct iommufd_device *dev, const char *devdir,
 		else
 			group_log_error(ctx, id, "VFIO_GROUP_GET_DEVICE_FD", fd);
 		group_put(ctx, g);
+		pthread_mutex_unlock(&ctx->objects_lock);
 		return fd;
 	}
+	pthread_mutex_unlock(&ctx->objects_lock);
 	dev->fd = fd;
 	dev->priv = g;
 	dev->devid = 0;
-	ctx_dbg(ctx, "%s: opened through IOMMU group %d", dev->name, id);
+	ctx_dbg(ctx, "%s: opened through IOMMU group %d%s", dev->name, id,
+		g->share ? ", in its IOAS's shared container" : "");
 	return 0;
 }
 
@@ -1801,6 +2037,16 @@ static int t1_device_attach(struct iommufd_device *dev,
 		ctx_err(ctx, "%s: the %s backend attaches devices to an IOAS only",
 			dev->name, iommufd_backend_name(ctx->backend_kind));
 		return -EOPNOTSUPP;
+	}
+	if (g->share) {
+		/* The group is in the shared container of the IOAS it was
+		 * opened for, which maps it already. */
+		if (g->share->ioas == ioas)
+			goto done;
+		ctx_err(ctx, "%s: IOMMU group %d was opened into the container of IOAS %u (opts->ioas) and is bound to it while a device of the group is open: it cannot attach to IOAS %u",
+			dev->name, g->id,
+			g->share->ioas ? g->share->ioas->id : 0, ioas->id);
+		return -EBUSY;
 	}
 	old = g->ioas;
 	if (old == ioas)
@@ -1842,6 +2088,11 @@ static int t1_device_detach(struct iommufd_device *dev, const uint32_t *pasid)
 		return -EOPNOTSUPP;
 	if (!dev->ioas || !g)
 		return 0;
+	if (g->share) {
+		/* The shared container keeps mapping the IOAS. */
+		g->attached--;
+		return 0;
+	}
 	if (g->attached == 1 && g->ioas) {
 		rc = unbind_group(g, false);
 		if (rc)
