@@ -30,6 +30,9 @@
 #include <iommufd/iommufd.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_GLOBALS
+#include "fixture.h"
+
 #define EDU "0000:00:04.0"
 #define NIC "0000:00:05.0"
 #define EDU2 "0000:00:07.0"
@@ -38,58 +41,16 @@
 #define BASE (UINT64_C(1) << 30)
 #define NPAGES 512
 
-static struct iommufd_fake *fake;
-static struct iommufd_ctx *ctx;
-static uint64_t PAGE;
 static uint8_t *buf;		/* NPAGES pages, mapped wherever needed */
-
-static char logbuf[65536];
-static size_t loglen;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void log_fn(void *data, enum iommufd_log_level level, const char *msg)
-{
-	int n;
-
-	(void)data;
-	(void)level;
-	pthread_mutex_lock(&log_lock);
-	n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", msg);
-	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
-		loglen += (size_t)n;
-	pthread_mutex_unlock(&log_lock);
-}
-
-static void log_clear(void)
-{
-	loglen = 0;
-	logbuf[0] = '\0';
-}
-
-static bool logged(const char *needle)
-{
-	return strstr(logbuf, needle) != NULL;
-}
 
 static void setup_version(unsigned int minor)
 {
-	IOMMUFD_OPTS(iommufd_ctx_opts, opts, .log_fn = log_fn,
-		     .log_level = IOMMUFD_LOG_DEBUG);
-
-	PAGE = (uint64_t)sysconf(_SC_PAGESIZE);
-	ck_assert_int_eq(iommufd_fake_new(&fake), 0);
-	if (minor)
-		ck_assert_int_eq(iommufd_fake_set_kernel_version(fake, 6, minor),
-				 0);
-	ck_assert_int_eq(iommufd_fake_add_default_machine(fake), 0);
+	fx_fake_up(minor);
 	ck_assert_int_eq(iommufd_fake_add_edu(fake, EDU2, "dmar0", 8), 0);
 	ck_assert_int_eq(iommufd_fake_set_dma_logging(fake, NIC, true, 0), 0);
-	buf = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert_ptr_ne(buf, MAP_FAILED);
-	memset(buf, 0, NPAGES * PAGE);
+	buf = buf_new(NPAGES * PAGE);
 	log_clear();
-	ck_assert_int_eq(iommufd_fake_ctx_new(fake, &opts, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_AUTO, &ctx), 0);
 }
 
 static void setup(void)
@@ -112,46 +73,23 @@ static void setup_6_1(void)
 /* iommufd's /dev/vfio/vfio, through the type1 backend. */
 static void setup_compat(void)
 {
-	IOMMUFD_OPTS(iommufd_ctx_opts, opts, .log_fn = log_fn,
-		     .log_level = IOMMUFD_LOG_DEBUG,
-		     .backend = IOMMUFD_BACKEND_VFIO_COMPAT);
-
 	setup_version(0);
 	iommufd_ctx_free(ctx);
 	ck_assert_int_eq(iommufd_fake_set_vfio_container_mode(
 				 fake, IOMMUFD_FAKE_VFIO_CONTAINER_IOMMUFD), 0);
-	ck_assert_int_eq(iommufd_fake_ctx_new(fake, &opts, &ctx), 0);
+	ck_assert_int_eq(fx_ctx_new(fake, IOMMUFD_BACKEND_VFIO_COMPAT, &ctx),
+			 0);
 }
 
 static void teardown(void)
 {
-	iommufd_ctx_free(ctx);
-	ctx = NULL;
+	fx_ctx_down();
 	ck_assert(!logged("left in the kernel"));
-	ck_assert_uint_eq(iommufd_fake_open_files(fake), 0);
-	ck_assert_uint_eq(iommufd_fake_pinned_bytes(fake), 0);
-	iommufd_fake_free(fake);
-	fake = NULL;
+	fx_fake_down();
 	munmap(buf, NPAGES * PAGE);
 }
 
 /* ---- helpers ---- */
-
-static struct iommufd_device *open_ok(const char *name)
-{
-	struct iommufd_device *dev = NULL;
-
-	ck_assert_int_eq(iommufd_device_open(ctx, name, NULL, &dev), 0);
-	return dev;
-}
-
-static struct iommufd_ioas *ioas_ok(void)
-{
-	struct iommufd_ioas *ioas = NULL;
-
-	ck_assert_int_eq(iommufd_ioas_new(ctx, &ioas), 0);
-	return ioas;
-}
 
 /* Map @npages pages of buf (from page @off) at page @at after BASE. */
 static void map_pages(struct iommufd_ioas *ioas, uint64_t at, uint64_t npages,
@@ -162,19 +100,6 @@ static void map_pages(struct iommufd_ioas *ioas, uint64_t at, uint64_t npages,
 	ck_assert_uint_le(off + npages, NPAGES);
 	ck_assert_int_eq(iommufd_ioas_map(ioas, buf + off * PAGE, npages * PAGE,
 					  &iova, FIXED), 0);
-}
-
-static void bus_master(struct iommufd_device *dev)
-{
-	uint16_t cmd = 0;
-
-	ck_assert_int_eq(iommufd_device_region_read(dev,
-						    VFIO_PCI_CONFIG_REGION_INDEX,
-						    4, &cmd, 2), 2);
-	cmd |= 0x4;
-	ck_assert_int_eq(iommufd_device_region_write(dev,
-						     VFIO_PCI_CONFIG_REGION_INDEX,
-						     4, &cmd, 2), 2);
 }
 
 /* The device writes @len bytes at page @page + @off of BASE. */
@@ -1865,11 +1790,5 @@ static Suite *dirty_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dirty_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run(dirty_suite());
 }
