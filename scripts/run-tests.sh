@@ -3,7 +3,9 @@
 #   (a) gcc build, every suite (unit, doc, vm);
 #   (b) clang build, suite unit;
 #   (c) ASan+UBSan build (gcc), suite unit;
-#   (d) valgrind over the gcc build's suite unit, libcheck not forking.
+#   (d) valgrind over the gcc build's suite unit, libcheck not forking;
+#   (e) clang -Dfuzz=true ASan+UBSan build: each libFuzzer target in fuzz/ runs
+#       on a copy of its seed corpus for a bounded time (one test per target).
 # Build directories live under build/ in the source tree and are reused.
 # Every (build, test) pair counts once; a build that fails counts as one
 # failure. The last line printed is "N passed, N failed[, N skipped]" and the
@@ -162,6 +164,52 @@ if [[ $gcc_ok == yes ]]; then
 	else
 		fail_stage valgrind "valgrind is not installed"
 	fi
+fi
+
+# (e) libFuzzer targets: each runs for a bounded time on a copy of its seed
+# corpus (so nothing is written into fuzz/corpus/); one test per target,
+# passed when it exits 0 (no crash, leak, timeout or sanitizer report).
+fuzz_time=30
+if CC=clang build fuzz build/fuzz --werror -Dbuildtype=debugoptimized \
+	-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Ddefault_library=static -Dtests=disabled -Dexamples=false -Dbench=false; then
+	fp=0 ff=0
+	for src in fuzz/fuzz-*.c; do
+		t=$(basename "$src" .c)
+		bin=build/fuzz/fuzz/$t
+		work=build/fuzz/fuzz-run/$t
+		rm -rf "$work"
+		mkdir -p "$work/corpus" "$work/artifacts"
+		cp -r "fuzz/corpus/$t/." "$work/corpus/" 2>/dev/null
+		say "fuzz: $t for ${fuzz_time}s"
+		if [[ ! -x $bin ]]; then
+			rc=127
+			echo "$bin was not built" >"$work/log"
+		else
+			ASAN_OPTIONS=detect_leaks=1 \
+				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+				"$bin" -max_total_time=$fuzz_time -rss_limit_mb=2048 \
+				-timeout=25 -print_final_stats=1 \
+				-artifact_prefix="$work/artifacts/" "$work/corpus" \
+				</dev/null >"$work/log" 2>&1
+			rc=$?
+		fi
+		done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$work/log" | tail -n1)
+		if ((rc == 0)); then
+			fp=$((fp + 1))
+			echo "fuzz/$t: ok: ${done_line:-no Done line}"
+			stage_lines+=("fuzz/$t: ${done_line:-?}")
+		else
+			ff=$((ff + 1))
+			tail -n 40 "$work/log" >&2
+			failures+=("fuzz/$t (exit $rc; log and crash input in $work)")
+			stage_lines+=("fuzz/$t: FAILED, exit $rc")
+		fi
+	done
+	passed=$((passed + fp))
+	failed=$((failed + ff))
+	stage_lines+=("fuzz: ok $fp, failed $ff, skipped 0")
+	say "fuzz: ok $fp, failed $ff, skipped 0"
 fi
 
 say "summary"
