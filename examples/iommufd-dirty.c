@@ -33,9 +33,9 @@
 
 #include "edu.h"
 #include "example-ctx.h"
+#include "example-steps.h"
 
 #define PROG "iommufd-dirty"
-#define EXIT_SKIP 77
 
 /* edu's registers and helpers: edu.h. */
 #define DMA_TIMEOUT_MS EDU_DMA_TIMEOUT_MS
@@ -68,37 +68,6 @@ struct run {
 	const char *bdf;
 	char name[64];
 };
-
-__attribute__((format(printf, 2, 3)))
-static void ok(const char *step, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ok", step);
-	if (fmt) {
-		printf(" (");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf(")");
-	}
-	printf("\n");
-	fflush(stdout);
-}
-
-__attribute__((format(printf, 3, 4)))
-static int failed(int status, const char *step, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: %s: ", step, status == EXIT_SKIP ? "SKIPPED" : "FAILED");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return status;
-}
 
 /* One edu transfer, waited for. */
 static int run_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,

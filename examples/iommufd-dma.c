@@ -33,10 +33,10 @@
 
 #include "edu.h"
 #include "example-ctx.h"
+#include "example-steps.h"
 
 #define PROG "iommufd-dma"
 
-#define EXIT_SKIP 77
 
 /* edu's registers and helpers: edu.h. Half of the device's buffer (a
  * transfer must stay below EDU_BUF_SIZE). */
@@ -64,39 +64,6 @@ struct run {
 	const char *bdf;		/* --bdf */
 	struct iommufd_vfio_device_info edu;
 };
-
-/* "<step>: ok (detail)" */
-__attribute__((format(printf, 2, 3)))
-static void ok(const char *step, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ok", step);
-	if (fmt) {
-		printf(" (");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf(")");
-	}
-	printf("\n");
-	fflush(stdout);
-}
-
-/* "<step>: FAILED: why" (or "SKIPPED: why"); returns @status. */
-__attribute__((format(printf, 3, 4)))
-static int failed(int status, const char *step, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: %s: ", step, status == EXIT_SKIP ? "SKIPPED" : "FAILED");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return status;
-}
 
 /* One transfer through edu.h, waited for; *why says which half failed. */
 static int run_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
