@@ -107,31 +107,40 @@ iommufd_dirty_tracker_new(struct iommufd_ioas *ioas,
 	return 0;
 }
 
-/* Stop what this tracker started, newest first; the first error. */
+/*
+ * Stop what this tracker started, newest first; the first error. A source
+ * that would not stop stays listed (and the tracker started), so that the
+ * caller's next stop tries it again rather than leaving it on unseen.
+ */
 static int undo_locked(struct iommufd_dirty_tracker *t)
 {
 	struct iommufd_ctx *ctx = t->ioas->ctx;
+	size_t keep = t->nr;	/* what stays: t->dev[keep .. nr) */
 	int first = 0;
 
-	while (t->nr) {
-		struct tracked *d = &t->dev[--t->nr];
+	for (size_t i = t->nr; i-- > 0;) {
+		struct tracked *d = &t->dev[i];
 		int rc = 0;
 
 		if (d->started_here && device_listed_locked(ctx, d->dev))
 			rc = dma_logging_stop_locked(d->dev);
 		else if (d->enabled_here && hwpt_listed_locked(t->ioas, d->hwpt))
 			rc = hwpt_dirty_set_locked(d->hwpt, false);
-		if (rc) {
-			if (d->started_here)
-				ctx_warn(ctx, "dirty tracker: %s: its DMA logging could not be stopped: %d",
-					 d->dev->name, rc);
-			else
-				ctx_warn(ctx, "dirty tracker: HWPT %u: its dirty tracking could not be switched off: %d",
-					 d->hwpt->id, rc);
-			if (!first)
-				first = rc;
-		}
+		if (!rc)
+			continue;
+		if (d->started_here)
+			ctx_warn(ctx, "dirty tracker: %s: its DMA logging could not be stopped: %d",
+				 d->dev->name, rc);
+		else
+			ctx_warn(ctx, "dirty tracker: HWPT %u: its dirty tracking could not be switched off: %d",
+				 d->hwpt->id, rc);
+		if (!first)
+			first = rc;
+		/* keep > i: slots past i are done with; order is kept. */
+		t->dev[--keep] = *d;
 	}
+	memmove(t->dev, &t->dev[keep], (t->nr - keep) * sizeof(*t->dev));
+	t->nr -= keep;
 	if (t->container_here) {
 		int rc = container_set_locked(t->ioas, false);
 
@@ -140,10 +149,11 @@ static int undo_locked(struct iommufd_dirty_tracker *t)
 				 t->ioas->id, rc);
 			if (!first)
 				first = rc;
+		} else {
+			t->container_here = false;
 		}
-		t->container_here = false;
 	}
-	t->started = false;
+	t->started = t->nr || t->container_here;
 	return first;
 }
 

@@ -1226,12 +1226,20 @@ START_TEST(tracker_survives_every_failure)
 	}
 	ck_assert_uint_eq(iommufd_dirty_bitmap_count(bm), 2);
 
-	/* stop: best effort, stopped either way */
+	/* stop: what would not stop stays on and tracked, and the next
+	 * stop switches it off (never a source left on unseen) */
 	iommufd_fake_fail_nth(fake, 1, EIO);
 	rc = iommufd_dirty_tracker_stop(t);
 	iommufd_fake_fail_clear(fake);
 	ck_assert_int_eq(rc, -EIO);
 	ck_assert(logged("could not be"));
+	ck_assert(iommufd_hwpt_dirty_tracking_enabled(h) ||
+		  iommufd_device_dma_logging_active(nic));
+	ck_assert_int_eq(iommufd_dirty_tracker_sync(t, bm, BASE, PAGE, NULL),
+			 0);
+	ck_assert_int_eq(iommufd_dirty_tracker_stop(t), 0);
+	ck_assert(!iommufd_hwpt_dirty_tracking_enabled(h));
+	ck_assert(!iommufd_device_dma_logging_active(nic));
 	ck_assert_int_eq(iommufd_dirty_tracker_sync(t, bm, BASE, PAGE, NULL),
 			 -EINVAL);
 	iommufd_dirty_tracker_free(t);

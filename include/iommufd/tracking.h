@@ -288,7 +288,9 @@ void iommufd_dirty_tracker_free(struct iommufd_dirty_tracker *t);
  * what was started is stopped. -EBUSY when started.
  */
 int iommufd_dirty_tracker_start(struct iommufd_dirty_tracker *t);
-/* Stop every source it started; 0 when stopped. */
+/* Stop every source it started; 0 when stopped. A source that would not
+ * stop stays on and tracked (the tracker still started, sync still reads
+ * it): the error comes back and the next stop tries it again. */
 int iommufd_dirty_tracker_stop(struct iommufd_dirty_tracker *t);
 
 /*
