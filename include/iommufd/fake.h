@@ -87,6 +87,12 @@ int iommufd_fake_set_vfio_container_mode(
 int iommufd_fake_set_vfio_dma_entry_limit(struct iommufd_fake *fake,
 					  unsigned int limit);
 
+/* Emulate a VFIO type1 driver without extension @ext (VFIO_UNMAP_ALL,
+ * VFIO_UPDATE_VADDR, VFIO_TYPE1v2_IOMMU, ...: an older or other kernel):
+ * VFIO_CHECK_EXTENSION answers 0, and what needs it is refused (EINVAL). */
+int iommufd_fake_hide_vfio_extension(struct iommufd_fake *fake,
+				     unsigned long ext);
+
 /* RLIMIT_MEMLOCK of the fake process, in bytes (default: unlimited).
  * Pinning past it fails with ENOMEM. */
 void iommufd_fake_set_memlock_limit(struct iommufd_fake *fake, uint64_t bytes);

@@ -314,11 +314,21 @@ static void group_log_error(struct iommufd_ctx *ctx, int group,
 	ctx_log_kernel_error(ctx, what, err);
 }
 
+/*
+ * VFIO_CHECK_EXTENSION: 1 yes, 0 no, -errno when the question itself failed.
+ * The kernel answers 0 or 1 on any container; an error is something else
+ * going wrong, which must not pass for "no" (a container silently set to
+ * type1 v1 loses dirty tracking and unmap-all).
+ */
 static int check_extension(struct iommufd_ctx *ctx, int fd, unsigned long ext)
 {
 	int rc = kernel_ioctl(&ctx->kernel, fd, VFIO_CHECK_EXTENSION,
 			      (void *)(uintptr_t)ext);
 
+	if (rc < 0) {
+		ctx_log_kernel_error(ctx, "VFIO_CHECK_EXTENSION", rc);
+		return rc;
+	}
 	return rc > 0;
 }
 
@@ -666,7 +676,7 @@ static void t1_probe(struct iommufd_ctx *ctx)
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
-		if (check_extension(ctx, ctx->fd, exts[i].ext))
+		if (check_extension(ctx, ctx->fd, exts[i].ext) > 0)
 			add_feature(ctx, exts[i].f);
 }
 
@@ -808,6 +818,32 @@ fail:
 	return rc;
 }
 
+/* The extensions of a container whose IOMMU is set, for group_own_container:
+ * 0, or the first failed question's error. */
+static int container_extensions(struct iommufd_ctx *ctx, struct t1_group *g)
+{
+	static const struct {
+		unsigned long ext;
+		enum iommufd_feature f;
+	} exts[] = {
+		{ VFIO_UNMAP_ALL, IOMMUFD_FEATURE_UNMAP_ALL },
+		{ VFIO_UPDATE_VADDR, IOMMUFD_FEATURE_UPDATE_VADDR },
+		{ VFIO_DMA_CC_IOMMU, IOMMUFD_FEATURE_DMA_CC },
+	};
+	int has[ARRAY_SIZE(exts)];
+
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+		has[i] = check_extension(ctx, g->container, exts[i].ext);
+		if (has[i] < 0)
+			return has[i];
+	}
+	g->unmap_all = has[0];
+	for (size_t i = 0; i < ARRAY_SIZE(exts); i++)
+		if (has[i])
+			add_feature(ctx, exts[i].f);
+	return 0;
+}
+
 /* Give @g (its file open) a container of its own with an IOMMU set; on
  * failure the caller frees @g (group_free closes the group file first, as
  * always). */
@@ -836,10 +872,16 @@ static int group_own_container(struct iommufd_ctx *ctx, struct t1_group *g,
 			group_log_error(ctx, id, "VFIO_GROUP_SET_CONTAINER", rc);
 		goto fail;
 	}
-	if (check_extension(ctx, g->container, VFIO_TYPE1v2_IOMMU))
+	rc = check_extension(ctx, g->container, VFIO_TYPE1v2_IOMMU);
+	if (rc > 0) {
 		g->iommu_type = VFIO_TYPE1v2_IOMMU;
-	else if (check_extension(ctx, g->container, VFIO_TYPE1_IOMMU))
-		g->iommu_type = VFIO_TYPE1_IOMMU;
+	} else if (rc == 0) {
+		rc = check_extension(ctx, g->container, VFIO_TYPE1_IOMMU);
+		if (rc > 0)
+			g->iommu_type = VFIO_TYPE1_IOMMU;
+	}
+	if (rc < 0)
+		goto fail;
 	if (!g->iommu_type) {
 		ctx_err(ctx, "IOMMU group %d: the container offers no type1 IOMMU (vfio_iommu_type1 not loaded?)",
 			id);
@@ -853,13 +895,9 @@ static int group_own_container(struct iommufd_ctx *ctx, struct t1_group *g,
 		goto fail;
 	}
 	/* Asked of the container with its IOMMU set (6.1 says 0 before). */
-	g->unmap_all = check_extension(ctx, g->container, VFIO_UNMAP_ALL);
-	if (g->unmap_all)
-		add_feature(ctx, IOMMUFD_FEATURE_UNMAP_ALL);
-	if (check_extension(ctx, g->container, VFIO_UPDATE_VADDR))
-		add_feature(ctx, IOMMUFD_FEATURE_UPDATE_VADDR);
-	if (check_extension(ctx, g->container, VFIO_DMA_CC_IOMMU))
-		add_feature(ctx, IOMMUFD_FEATURE_DMA_CC);
+	rc = container_extensions(ctx, g);
+	if (rc)
+		goto fail;
 	rc = group_read_info(ctx, g);
 	if (rc)
 		goto fail;

@@ -190,6 +190,12 @@ struct iommufd_fake {
 	struct fake_vgroup *vgroups;
 	int vfio_container_mode;
 	unsigned int vfio_dma_entry_limit;	/* type1's dma_entry_limit */
+	/* VFIO extensions (numbers < 64) this kernel answers 0 for: a type1
+	 * driver as an older or other kernel has it. */
+	uint64_t vfio_hidden_exts;
+
+	/* Each preserve's number (persist.c), never 0. */
+	uint64_t persist_gen;
 
 	/* Fault injection. */
 	unsigned long calls;

@@ -601,9 +601,27 @@ void fake_type1_detach_group(struct fake_type1 *iommu, struct fake_vgroup *vg)
 	}
 }
 
+static bool ext_hidden(const struct iommufd_fake *fake, unsigned long ext)
+{
+	return ext < 64 && (fake->vfio_hidden_exts >> ext & 1);
+}
+
+FAKE_EXPORT int iommufd_fake_hide_vfio_extension(struct iommufd_fake *fake,
+						 unsigned long ext)
+{
+	if (!fake || ext == 0 || ext >= 64)
+		return -EINVAL;
+	pthread_mutex_lock(&fake->lock);
+	fake->vfio_hidden_exts |= UINT64_C(1) << ext;
+	pthread_mutex_unlock(&fake->lock);
+	return 0;
+}
+
 int fake_type1_check_extension(struct iommufd_fake *fake,
 			       struct fake_type1 *iommu, unsigned long arg)
 {
+	if (ext_hidden(fake, arg))
+		return 0;
 	switch (arg) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
@@ -639,8 +657,8 @@ int fake_type1_open(struct iommufd_fake *fake, unsigned long type,
 {
 	struct fake_type1 *iommu;
 
-	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU &&
-	    type != TYPE1_NESTING)
+	if ((type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU &&
+	     type != TYPE1_NESTING) || ext_hidden(fake, type))
 		return -EINVAL;
 	iommu = calloc(1, sizeof(*iommu));
 	if (!iommu)
@@ -1046,6 +1064,11 @@ static int type1_unmap_dma(struct fake_type1 *iommu, void *arg)
 	struct vfio_bitmap bitmap = { 0 };
 	int ret;
 
+	/* A kernel without the extension knows neither flag. */
+	if (ext_hidden(iommu->fake, VFIO_UNMAP_ALL))
+		mask &= ~VFIO_DMA_UNMAP_FLAG_ALL;
+	if (ext_hidden(iommu->fake, VFIO_UPDATE_VADDR))
+		mask &= ~VFIO_DMA_UNMAP_FLAG_VADDR;
 	if (fake_copy_from_user(&unmap, arg, minsz))
 		return -EFAULT;
 	if (unmap.argsz < minsz || (unmap.flags & ~mask))
@@ -1331,6 +1354,8 @@ static int compat_check_extension(struct fake_ictx *ictx, unsigned long type)
 	struct fake_ioas *ioas;
 	int err;
 
+	if (ext_hidden(ictx->fake, type))
+		return 0;
 	switch (type) {
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
@@ -1358,7 +1383,8 @@ static int compat_set_iommu(struct fake_ictx *ictx, unsigned long type)
 	struct fake_ioas *ioas;
 	int err;
 
-	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+	if ((type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU) ||
+	    ext_hidden(ictx->fake, type))
 		return -EINVAL;
 	/* VFIO fails SET_IOMMU without a group: no compat IOAS here. */
 	ioas = compat_ioas(ictx, &err);
@@ -1693,7 +1719,9 @@ static int compat_unmap_dma(struct fake_ictx *ictx, void *arg)
 	if (fake_copy_from_user(&unmap, arg, minsz))
 		return -EFAULT;
 	/* GET_DIRTY_BITMAP and VADDR are not emulated. */
-	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL))
+	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL) ||
+	    ((unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) &&
+	     ext_hidden(ictx->fake, VFIO_UNMAP_ALL)))
 		return -EINVAL;
 	ioas = compat_ioas(ictx, &ret);
 	if (!ioas)
