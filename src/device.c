@@ -38,6 +38,7 @@
 
 #include "internal.h"
 #include "maptable.h"
+#include "sysfs-parse.h"
 
 #define CDEV_PREFIX "/dev/vfio/devices/vfio"
 #define DEVICE_FLAGS_ALL IOMMUFD_DEVICE_TAKE_FD
@@ -54,82 +55,6 @@ struct device_regions {
 	uint32_t valid;			/* bit n: info[n] is filled */
 	struct iommufd_region_info info[REGION_CACHE];
 };
-
-/* ---- names ---- */
-
-static int hexdigits(const char *s, size_t n, uint32_t *out)
-{
-	uint32_t v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = v << 4 | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-/* "DDDD:BB:DD.F" (4 to 8 domain digits) or "BB:DD.F" into the kernel's
- * spelling "dddd:bb:dd.f". */
-static int pci_addr_parse(const char *s, char out[20])
-{
-	size_t len = strlen(s), dlen;
-	uint32_t domain = 0, bus, slot, fn;
-
-	if (len == 7) {
-		dlen = 0;
-	} else if (len >= 12 && len <= 16) {
-		dlen = len - 8;
-		if (s[dlen] != ':' || hexdigits(s, dlen, &domain))
-			return -EINVAL;
-		dlen++;
-	} else {
-		return -EINVAL;
-	}
-	s += dlen;
-	if (s[2] != ':' || s[5] != '.' || hexdigits(s, 2, &bus) ||
-	    hexdigits(s + 3, 2, &slot) || hexdigits(s + 6, 1, &fn) ||
-	    slot > 0x1f || fn > 7)
-		return -EINVAL;
-	snprintf(out, 20, "%04x:%02x:%02x.%x", domain, bus, slot, fn);
-	return 0;
-}
-
-/* An mdev's name: a UUID, 8-4-4-4-12 hex digits, lowercased. */
-static int uuid_parse(const char *s, char out[37])
-{
-	static const size_t dash[] = { 8, 13, 18, 23 };
-	size_t len = strlen(s), k = 0;
-
-	if (len != 36)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		uint32_t d;
-
-		if (k < ARRAY_SIZE(dash) && i == dash[k]) {
-			if (s[i] != '-')
-				return -EINVAL;
-			out[i] = '-';
-			k++;
-			continue;
-		}
-		if (hexdigits(s + i, 1, &d))
-			return -EINVAL;
-		out[i] = "0123456789abcdef"[d];
-	}
-	out[len] = '\0';
-	return 0;
-}
 
 /* ---- sysfs ---- */
 
@@ -173,12 +98,11 @@ static int read_devnum(const char *path, dev_t *out)
 {
 	char text[32];
 	unsigned int ma, mi;
-	char nl;
 	int rc = read_text(path, text, sizeof(text));
 
 	if (rc)
 		return rc;
-	if (sscanf(text, "%u:%u%c", &ma, &mi, &nl) < 2)
+	if (sysfs_parse_devnum_lenient(text, &ma, &mi))
 		return -EBADMSG;
 	*out = makedev(ma, mi);
 	return 0;
@@ -194,17 +118,11 @@ static bool is_dir(const char *path)
 /* "vfio<N>", N without leading zeros. */
 static bool vfio_dev_name(const char *s, unsigned int *index)
 {
-	unsigned long v;
-	char *end;
+	uint32_t v;
 
-	if (strncmp(s, "vfio", 4) || s[4] < '0' || s[4] > '9' ||
-	    (s[4] == '0' && s[5]))
+	if (sysfs_parse_vfio_dev_name(s, false, &v))
 		return false;
-	errno = 0;
-	v = strtoul(s + 4, &end, 10);
-	if (errno || *end || v > INT_MAX)
-		return false;
-	*index = (unsigned int)v;
+	*index = v;
 	return true;
 }
 
@@ -239,7 +157,6 @@ static int find_vfio_dev(const char *devdir, unsigned int *index, dev_t *num)
 static void driver_name(const char *devdir, char *buf, size_t len)
 {
 	char link[PATH_MAX], target[PATH_MAX];
-	const char *base;
 	ssize_t n;
 
 	buf[0] = '\0';
@@ -249,8 +166,7 @@ static void driver_name(const char *devdir, char *buf, size_t len)
 	if (n <= 0)
 		return;
 	target[n] = '\0';
-	base = strrchr(target, '/');
-	copy_cut(buf, len, base ? base + 1 : target);
+	copy_cut(buf, len, sysfs_path_base(target));
 }
 
 /* What the library knows of a device before it opens it. */
@@ -272,7 +188,7 @@ static void target_names(struct target *t)
 	/* A PCI function's directory is named by its address, in the
 	 * kernel's spelling. */
 	t->pci[0] = '\0';
-	if (!pci_addr_parse(base, pci) && !strcmp(pci, base))
+	if (!sysfs_pci_addr_parse_padded(base, pci) && !strcmp(pci, base))
 		memcpy(t->pci, pci, sizeof(t->pci));
 }
 
@@ -428,7 +344,7 @@ static int resolve(struct iommufd_ctx *ctx, const char *name,
 			return -ENAMETOOLONG;
 		strcpy(cdev, name);
 		return 0;
-	} else if (!pci_addr_parse(name, canon)) {
+	} else if (!sysfs_pci_addr_parse_padded(name, canon)) {
 		rc = snprintf(t->devdir, sizeof(t->devdir),
 			      "%s/bus/pci/devices/%s", root, canon);
 		if (rc < 0 || (size_t)rc >= sizeof(t->devdir))
@@ -439,7 +355,7 @@ static int resolve(struct iommufd_ctx *ctx, const char *name,
 		}
 		snprintf(t->name, sizeof(t->name), "%s", canon);
 		memcpy(t->pci, canon, sizeof(t->pci));
-	} else if (!uuid_parse(name, canon)) {
+	} else if (!sysfs_uuid_parse(name, canon)) {
 		rc = snprintf(t->devdir, sizeof(t->devdir),
 			      "%s/bus/mdev/devices/%s", root, canon);
 		if (rc < 0 || (size_t)rc >= sizeof(t->devdir))

@@ -13,7 +13,6 @@
  * bed that redirects /sys (umockdev) redirects libudev and those plain calls
  * alike.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,123 +37,9 @@
 #define ATTR_MAX 4096
 
 /* ---------------------------------------------------------------------------
- * Small parsers: strict, bounded, no locale, no sscanf (hex digits and
- * reserved regions live in sysfs-parse.c).
+ * PCI addresses. The text parsers are in sysfs-parse.c: every build has
+ * them, and fuzz/fuzz-sysfs.c drives them alone.
  */
-
-/* A whole string "0x<hex>" of at most @maxdigits digits. */
-static int parse_hex_attr(const char *s, unsigned int maxdigits, uint64_t *out)
-{
-	const char *end = s + strlen(s);
-
-	if (sysfs_parse_0x(&s, end, maxdigits, out) || s != end)
-		return -EBADMSG;
-	return 0;
-}
-
-/* Decimal digits from [*p, end), no sign, no leading zero unless "0",
- * at most @max; advances *p. */
-static int parse_dec(const char **p, const char *end, uint64_t max,
-		     uint64_t *out)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return -EINVAL;
-	if (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9')
-		return -EINVAL;
-	while (s < end && *s >= '0' && *s <= '9') {
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > max)
-			return -EINVAL;
-		s++;
-	}
-	*p = s;
-	*out = v;
-	return 0;
-}
-
-/* A whole string of decimal digits, at most @max. */
-static int parse_dec_str(const char *s, uint64_t max, uint64_t *out)
-{
-	const char *end = s + strlen(s);
-
-	if (parse_dec(&s, end, max, out) || s != end)
-		return -EINVAL;
-	return 0;
-}
-
-/* "major:minor" as the kernel writes a dev file (without its newline). */
-static int parse_devnum(const char *s, uint32_t *major, uint32_t *minor)
-{
-	const char *end = s + strlen(s);
-	uint64_t ma, mi;
-
-	if (parse_dec(&s, end, UINT32_MAX, &ma) || s == end || *s++ != ':' ||
-	    parse_dec(&s, end, UINT32_MAX, &mi) || s != end)
-		return -EBADMSG;
-	*major = (uint32_t)ma;
-	*minor = (uint32_t)mi;
-	return 0;
-}
-
-/* Exactly @n hex digits from *p; advances *p. */
-static int parse_hex_fixed(const char **p, unsigned int n, uint32_t *out)
-{
-	uint32_t v = 0;
-	int d;
-
-	for (unsigned int i = 0; i < n; i++) {
-		d = sysfs_hexval((*p)[i]);
-		if (d < 0)
-			return -EINVAL;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
-/*
- * "DDDD:BB:DD.F" or "BB:DD.F". The domain has 4 digits, or 5 to 8 without a
- * leading zero (the kernel prints it with %04x); device <= 0x1f, function <= 7.
- */
-static int pci_addr_parse(const char *s, char out[IOMMUFD_PCI_ADDR_SIZE])
-{
-	uint32_t domain = 0, bus, dev, fn;
-	size_t colons = 0, dlen = 0;
-	const char *p;
-
-	if (!s)
-		return -EINVAL;
-	for (p = s; *p && p - s < 32; p++)
-		colons += *p == ':';
-	if (*p)
-		return -EINVAL;
-	p = s;
-	if (colons == 2) {
-		while (sysfs_hexval(p[dlen]) >= 0)
-			dlen++;
-		if (dlen < 4 || dlen > 8 || p[dlen] != ':' ||
-		    (dlen > 4 && p[0] == '0'))
-			return -EINVAL;
-		if (parse_hex_fixed(&p, (unsigned int)dlen, &domain))
-			return -EINVAL;
-		p++;
-	} else if (colons != 1) {
-		return -EINVAL;
-	}
-	if (parse_hex_fixed(&p, 2, &bus) || *p++ != ':' ||
-	    parse_hex_fixed(&p, 2, &dev) || *p++ != '.' ||
-	    parse_hex_fixed(&p, 1, &fn) || *p)
-		return -EINVAL;
-	if (dev > 0x1f || fn > 7)
-		return -EINVAL;
-	snprintf(out, IOMMUFD_PCI_ADDR_SIZE, "%04x:%02x:%02x.%x", domain, bus,
-		 dev, fn);
-	return 0;
-}
 
 IOMMUFD_EXPORT int iommufd_pci_addr_normalize(const char *pci_addr, char *out,
 					      size_t len)
@@ -164,7 +49,7 @@ IOMMUFD_EXPORT int iommufd_pci_addr_normalize(const char *pci_addr, char *out,
 
 	if (!out)
 		return -EINVAL;
-	ret = pci_addr_parse(pci_addr, buf);
+	ret = sysfs_pci_addr_parse(pci_addr, buf);
 	if (ret)
 		return ret;
 	if (strlen(buf) >= len)
@@ -213,14 +98,6 @@ static int join_path(char *buf, size_t size, const char *a, const char *b)
 	return 0;
 }
 
-/* The last component of @path (no trailing slash expected). */
-static const char *path_base(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	return base ? base + 1 : path;
-}
-
 /* The last path component of the target of the link @dir/@name. -ENOENT when
  * there is no such link, -EBADMSG when it is not a link or its target has no
  * name. */
@@ -228,7 +105,6 @@ static int read_link_base(const char *dir, const char *name, char *buf,
 			  size_t size)
 {
 	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
 	ssize_t n;
 	int ret;
 
@@ -239,12 +115,7 @@ static int read_link_base(const char *dir, const char *name, char *buf,
 	if (n < 0)
 		return errno == EINVAL ? -EBADMSG : -errno;	/* not a link */
 	target[n] = '\0';
-	while (n > 1 && target[n - 1] == '/')
-		target[--n] = '\0';
-	base = path_base(target);
-	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-		return -EBADMSG;
-	return copy_str(buf, size, base);
+	return sysfs_link_base(target, buf, size);
 }
 
 /* A growing list of strings. */
@@ -593,7 +464,8 @@ static int scan_units(const struct sysfs *fs,
 		int err;
 
 		u = &units[n++];
-		if (copy_str(u->name, sizeof(u->name), path_base(paths.v[i])))
+		if (copy_str(u->name, sizeof(u->name),
+			     sysfs_path_base(paths.v[i])))
 			set_error(&u->error, -EBADMSG);
 		err = join_path(path, sizeof(path), paths.v[i], "devices");
 		if (!err)
@@ -679,20 +551,7 @@ static bool driver_is_vfio(const char *driver)
 /* An mdev's name: a UUID, as the kernel prints it (lower case). */
 static bool is_uuid(const char *s)
 {
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return !s[36];
-}
-
-static void uuid_lower(const char *s, char out[37])
-{
-	for (int i = 0; i < 36; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[36] = '\0';
+	return !sysfs_uuid_parse(s, NULL);
 }
 
 /* A required ("0x%04x") or optional ID attribute. */
@@ -711,7 +570,7 @@ static void read_id(const char *syspath, const char *attr,
 			set_error(error, -EBADMSG);
 		return;
 	}
-	if (ret || parse_hex_attr(v, digits, &x)) {
+	if (ret || sysfs_parse_hex_attr(v, digits, &x)) {
 		set_error(error, ret && ret != -ENAMETOOLONG ? ret : -EBADMSG);
 		return;
 	}
@@ -775,16 +634,10 @@ static int read_cdev(const char *syspath, struct iommufd_vfio_device_info *info,
 		return 0;
 	}
 	for (size_t i = 0; i < s.n; i++) {
-		const char *p = s.v[i];
-		uint64_t x;
+		uint32_t index;
 
 		/* "vfioN", or "noiommu-vfioN" in vfio's no-IOMMU mode. */
-		if (!strncmp(p, "noiommu-", 8))
-			p += 8;
-		if (strncmp(p, "vfio", 4))
-			continue;
-		p += 4;
-		if (parse_dec(&p, p + strlen(p), INT32_MAX, &x) || *p)
+		if (sysfs_parse_vfio_dev_name(s.v[i], true, &index))
 			continue;
 		if (name) {	/* one device, one file */
 			set_error(error, -EBADMSG);
@@ -814,7 +667,8 @@ static int read_cdev(const char *syspath, struct iommufd_vfio_device_info *info,
 		return 0;
 	}
 	info->has_cdev = true;
-	if (ret || parse_devnum(dev, &info->cdev_major, &info->cdev_minor))
+	if (ret ||
+	    sysfs_parse_devnum(dev, &info->cdev_major, &info->cdev_minor))
 		set_error(error, -EBADMSG);
 	read_cdev_node(path, name, info->cdev_path, sizeof(info->cdev_path),
 		       error);
@@ -833,7 +687,7 @@ static void read_group_link(const char *syspath,
 	ret = read_link_base(syspath, "iommu_group", base, sizeof(base));
 	if (ret == -ENOENT)
 		return;
-	if (ret || parse_dec_str(base, INT32_MAX, &id)) {
+	if (ret || sysfs_parse_dec_str(base, INT32_MAX, &id)) {
 		set_error(&info->error, -EBADMSG);
 		return;
 	}
@@ -918,7 +772,7 @@ static int fill_device(const struct sysfs *fs, const char *syspath,
 		       const struct iommufd_iommu_unit_info *units, size_t nr,
 		       struct iommufd_vfio_device_info *info, int *cdev_error)
 {
-	const char *sysname = path_base(syspath);
+	const char *sysname = sysfs_path_base(syspath);
 	int cdev_err = 0;
 	struct stat st;
 	uint32_t v;
@@ -928,7 +782,7 @@ static int fill_device(const struct sysfs *fs, const char *syspath,
 	info->iommu_group = -1;
 	info->bus = bus;
 	if (bus == IOMMUFD_BUS_PCI) {
-		if (pci_addr_parse(sysname, info->pci_addr) ||
+		if (sysfs_pci_addr_parse(sysname, info->pci_addr) ||
 		    strcmp(sysname, info->pci_addr))
 			return -ENODEV;
 	} else if (!is_uuid(sysname)) {
@@ -1102,11 +956,10 @@ static int lookup_device(const struct iommufd_discover_opts *opts,
 
 	if (!name)
 		return -EINVAL;
-	if (!pci_addr_parse(name, canon)) {
+	if (!sysfs_pci_addr_parse(name, canon)) {
 		snprintf(rel, sizeof(rel), "bus/pci/devices/%s", canon);
-	} else if (strlen(name) == 36 && is_uuid(name)) {
+	} else if (!sysfs_uuid_parse(name, canon)) {
 		bus = IOMMUFD_BUS_MDEV;
-		uuid_lower(name, canon);
 		snprintf(rel, sizeof(rel), "bus/mdev/devices/%s", canon);
 	} else {
 		return -EINVAL;
@@ -1289,7 +1142,7 @@ static int scan_groups(const struct sysfs *fs,
 	for (size_t i = 0; i < s.n; i++) {
 		uint64_t id;
 
-		if (!parse_dec_str(s.v[i], UINT32_MAX, &id))
+		if (!sysfs_parse_dec_str(s.v[i], UINT32_MAX, &id))
 			ids[nids++] = (uint32_t)id;
 	}
 	if (!nids)
@@ -1523,7 +1376,7 @@ static int monitor_event(struct iommufd_monitor *m, struct udev_device *dev,
 	int ret;
 
 	if (!action || !sysname || !syspath ||
-	    pci_addr_parse(sysname, addr) || strcmp(addr, sysname))
+	    sysfs_pci_addr_parse(sysname, addr) || strcmp(addr, sysname))
 		return 0;
 	i = monitor_find(m, addr);
 
