@@ -76,6 +76,40 @@ static inline int example_ctx_new(const char *prog, struct iommufd_ctx **ctx)
 	return example_ctx_open(prog, stdout, ctx);
 }
 
+/*
+ * @dev (found in @ctx's sysfs) has no VFIO device file but a group: so it is
+ * on Linux 6.2 to 6.5, or a kernel without CONFIG_VFIO_DEVICE_CDEV, whose
+ * iommufd cannot open it. Such a kernel still opens the group through a VFIO
+ * container, so reopen *ctx on the type1 backend (VFIO's own container, or
+ * iommufd's compat one) instead of giving up. 0 when *ctx can open @dev
+ * (reopened or not); else the error of opening the container, *ctx as it
+ * was.
+ */
+static inline int example_ctx_for_device(const char *prog,
+					 struct iommufd_ctx **ctx,
+					 const char *dev, bool has_cdev,
+					 const char *group_path)
+{
+	struct iommufd_ctx_opts opts;
+	struct iommufd_ctx *type1;
+	int ret;
+
+	if (has_cdev || !group_path[0] ||
+	    iommufd_ctx_backend(*ctx) != IOMMUFD_BACKEND_IOMMUFD)
+		return 0;
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.backend = IOMMUFD_BACKEND_TYPE1;
+	ret = iommufd_ctx_new(&opts, &type1);
+	if (ret)
+		return ret;
+	printf("%s: %s has no VFIO device file (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+): using its group %s through %s instead\n",
+	       prog, dev, group_path, example_ctx_api(type1));
+	iommufd_ctx_free(*ctx);
+	*ctx = type1;
+	return 0;
+}
+
 /* The sysfs tree that goes with @ctx: the fake kernel's own, or /sys. With
  * no context, /sys unless the fake kernel was asked for (then NULL: there
  * is no tree to read). */

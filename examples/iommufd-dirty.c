@@ -33,6 +33,7 @@
 
 #include "edu.h"
 #include "example-ctx.h"
+#include "example-edu.h"
 #include "example-steps.h"
 
 #define PROG "iommufd-dirty"
@@ -80,38 +81,11 @@ static int run_dma(struct run *r, uint32_t src, uint32_t dst, uint32_t len,
 static int find_edu(struct run *r)
 {
 	const char *step = "find the edu device";
-	struct iommufd_vfio_device_info *devs = NULL, one;
-	struct iommufd_discover_opts opts;
-	size_t nr = 0;
-	bool found = false;
-	int ret;
+	struct iommufd_vfio_device_info one;
+	int ret = example_find_edu(PROG, step, &r->ctx, r->bdf, &one);
 
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.sysfs_root = example_sysfs_root(r->ctx);
-	if (r->bdf) {
-		ret = iommufd_discover_device_opts(&opts, r->bdf, &one);
-		if (ret)
-			return failed(ret == -ENOENT ? EXIT_SKIP : EXIT_FAILURE,
-				      step, "%s: %s", r->bdf, strerror(-ret));
-		found = one.vendor_id == EDU_VENDOR &&
-			one.device_id == EDU_DEVICE && one.vfio;
-	} else {
-		ret = iommufd_discover_devices(&opts, &devs, &nr);
-		if (ret)
-			return failed(EXIT_FAILURE, step, "discovery: %s",
-				      strerror(-ret));
-		for (size_t i = 0; i < nr && !found; i++) {
-			one = devs[i];
-			found = one.vendor_id == EDU_VENDOR &&
-				one.device_id == EDU_DEVICE && one.vfio;
-		}
-		iommufd_vfio_device_info_free(devs, nr);
-	}
-	if (!found)
-		return failed(EXIT_SKIP, step,
-			      "no PCI %04x:%04x bound to vfio-pci", EDU_VENDOR,
-			      EDU_DEVICE);
+	if (ret)
+		return ret;
 	snprintf(r->name, sizeof(r->name), "%s", one.name);
 	ok(step, "%s, IOMMU unit %s", one.name,
 	   one.iommu_unit[0] ? one.iommu_unit : "unknown");
@@ -148,6 +122,18 @@ static int show_run(uint64_t iova, uint64_t length, void *data)
 	if (n > 0 && (size_t)n < sizeof(s->text) - s->len)
 		s->len += (size_t)n;
 	return 0;
+}
+
+/* Why the tracker fell back to counting every mapped page dirty, naming
+ * what is missing: the kernel's feature, or the hardware's. */
+static const char *no_tracking_why(const struct iommufd_ctx *ctx,
+				   enum iommufd_dirty_source source)
+{
+	if (source == IOMMUFD_DIRTY_SOURCE_CONTAINER)
+		return "a VFIO type1 container reports all it maps; IOMMU dirty tracking needs iommufd's IOMMU_HWPT_ALLOC_DIRTY_TRACKING, Linux 6.7+";
+	if (!iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_DIRTY_TRACKING))
+		return "this kernel has no IOMMU dirty tracking, IOMMU_HWPT_ALLOC_DIRTY_TRACKING of Linux 6.7+, and the device no DMA logging";
+	return "its IOMMU cannot track dirty pages and the device has no DMA logging";
 }
 
 static int run_steps(struct run *r)
@@ -212,10 +198,7 @@ static int run_steps(struct run *r)
 	    d.source == IOMMUFD_DIRTY_SOURCE_CONTAINER)
 		return failed(EXIT_SKIP, "start dirty tracking",
 			      "nothing tracks %s's writes page by page here (%s): every mapped page counts as dirty",
-			      r->name,
-			      d.source == IOMMUFD_DIRTY_SOURCE_ALL ?
-				      "no IOMMU dirty tracking, no DMA logging" :
-				      "a VFIO type1 container reports all it maps");
+			      r->name, no_tracking_why(r->ctx, d.source));
 	ok("start dirty tracking", "%s: dirty pages from the %s", r->name,
 	   d.source == IOMMUFD_DIRTY_SOURCE_IOMMU ? "IOMMU" : "device's DMA log");
 

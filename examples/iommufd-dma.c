@@ -33,6 +33,7 @@
 
 #include "edu.h"
 #include "example-ctx.h"
+#include "example-edu.h"
 #include "example-steps.h"
 
 #define PROG "iommufd-dma"
@@ -83,65 +84,10 @@ static void fill_pattern(uint8_t *p, size_t len)
 static int find_edu(struct run *r)
 {
 	const char *step = "find the edu device";
-	const char *root = example_sysfs_root(r->ctx);
-	struct iommufd_vfio_device_info *devs = NULL;
-	struct iommufd_discover_opts opts;
-	size_t nr = 0;
-	bool found = false;
-	int ret;
+	int ret = example_find_edu(PROG, step, &r->ctx, r->bdf, &r->edu);
 
-	if (!root)
-		return failed(EXIT_FAILURE, step, "the fake kernel has no sysfs tree");
-	memset(&opts, 0, sizeof(opts));
-	opts.sz = sizeof(opts);
-	opts.sysfs_root = root;
-	if (r->bdf) {
-		ret = iommufd_discover_device_opts(&opts, r->bdf, &r->edu);
-		if (ret == -EINVAL)
-			return failed(EXIT_FAILURE, step,
-				      "%s is not a PCI address", r->bdf);
-		if (ret == -ENOENT)
-			return failed(EXIT_SKIP, step, "no PCI device %s in %s",
-				      r->bdf, root);
-		if (ret)
-			return failed(EXIT_FAILURE, step, "%s: %s", r->bdf,
-				      strerror(-ret));
-		if (r->edu.bus != IOMMUFD_BUS_PCI ||
-		    r->edu.vendor_id != EDU_VENDOR ||
-		    r->edu.device_id != EDU_DEVICE)
-			return failed(EXIT_SKIP, step,
-				      "%s is %04x:%04x, not an edu device (%04x:%04x)",
-				      r->edu.name, r->edu.vendor_id,
-				      r->edu.device_id, EDU_VENDOR, EDU_DEVICE);
-		found = true;
-	} else {
-		ret = iommufd_discover_devices(&opts, &devs, &nr);
-		if (ret)
-			return failed(EXIT_FAILURE, step, "discovery in %s: %s",
-				      root, strerror(-ret));
-		for (size_t i = 0; i < nr && !found; i++) {
-			if (devs[i].vendor_id == EDU_VENDOR &&
-			    devs[i].device_id == EDU_DEVICE) {
-				r->edu = devs[i];
-				found = true;
-			}
-		}
-		iommufd_vfio_device_info_free(devs, nr);
-		if (!found)
-			return failed(EXIT_SKIP, step,
-				      "no PCI %04x:%04x bound to vfio-pci in %s",
-				      EDU_VENDOR, EDU_DEVICE, root);
-	}
-	if (!r->edu.vfio)
-		return failed(EXIT_SKIP, step, "%s is bound to %s, not to vfio-pci",
-			      r->edu.name,
-			      r->edu.driver[0] ? r->edu.driver : "no driver");
-	/* iommufd needs the device file; VFIO's type1 container the group. */
-	if (!r->edu.has_cdev && (!r->ctx || !r->edu.group_path[0]))
-		return failed(EXIT_SKIP, step,
-			      "%s (%s, group %s) has no VFIO device file: this kernel has no CONFIG_VFIO_DEVICE_CDEV (Linux 6.6+)",
-			      r->edu.name, r->edu.driver,
-			      r->edu.group_path[0] ? r->edu.group_path : "none");
+	if (ret)
+		return ret;
 	ok(step, "%s, %s, %s, IOMMU group %d, unit %s", r->edu.name,
 	   r->edu.driver,
 	   r->edu.has_cdev ? r->edu.cdev_path : r->edu.group_path,

@@ -4,8 +4,10 @@
 #   (b) clang build, suite unit;
 #   (c) ASan+UBSan build (gcc), suite unit;
 #   (d) valgrind over the gcc build's suite unit, libcheck not forking;
-#   (e) clang -Dfuzz=true ASan+UBSan build: each libFuzzer target in fuzz/ runs
-#       on a copy of its seed corpus for a bounded time (one test per target).
+#   (e) clang ThreadSanitizer build, the concurrency test (test-threads);
+#   (f) clang -Dfuzz=true ASan+UBSan build: each libFuzzer target in fuzz/ runs
+#       on a copy of its seed corpus for FUZZ_TIME seconds (default 30; one
+#       test per target), printing libFuzzer's "Done N runs in T second(s)".
 # Build directories live under build/ in the source tree and are reused.
 # Every (build, test) pair counts once; a build that fails counts as one
 # failure. The last line printed is "N passed, N failed[, N skipped]" and the
@@ -166,10 +168,42 @@ if [[ $gcc_ok == yes ]]; then
 	fi
 fi
 
-# (e) libFuzzer targets: each runs for a bounded time on a copy of its seed
-# corpus (so nothing is written into fuzz/corpus/); one test per target,
-# passed when it exits 0 (no crash, leak, timeout or sanitizer report).
-fuzz_time=30
+# (e) ThreadSanitizer over the tests that run threads on one IOAS. Static
+# libraries only: clang links the TSan runtime into executables, never into a
+# shared library, which then fails src/meson.build's -Wl,--no-undefined. Only
+# what the stage runs is built, to keep it short. No suppressions: a report
+# is a failure.
+tsan_tests=(threads)
+tsan_dir=build/tsan
+say "tsan: meson setup $tsan_dir"
+if CC=clang configure "$tsan_dir" --werror -Dbuildtype=debug \
+	-Db_sanitize=thread -Db_lundef=false -Ddefault_library=static \
+	-Dexamples=false -Dbench=false -Dvm_tests=disabled; then
+	tsan_targets=()
+	for t in "${tsan_tests[@]}"; do
+		tsan_targets+=("tests/test-$t")
+	done
+	say "tsan: meson compile -C $tsan_dir ${tsan_targets[*]}"
+	if meson compile -C "$tsan_dir" "${tsan_targets[@]}" </dev/null; then
+		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+			run_tests tsan "$tsan_dir" --suite unit "${tsan_tests[@]}"
+	else
+		fail_stage tsan "build in $tsan_dir failed"
+	fi
+else
+	fail_stage tsan "meson setup $tsan_dir failed"
+fi
+
+# (f) libFuzzer targets: every fuzz/fuzz-*.c (fuzz/meson.build must declare
+# it) runs for FUZZ_TIME seconds on a copy of its seed corpus
+# fuzz/corpus/<target>
+# (so nothing is written into fuzz/corpus/); one test per target, passed
+# when it exits 0 (no crash, leak, timeout or sanitizer report).
+fuzz_time=${FUZZ_TIME:-30}
+if ! [[ $fuzz_time =~ ^[1-9][0-9]*$ ]]; then
+	fail_stage fuzz "FUZZ_TIME=$fuzz_time is not a number of seconds; using 30"
+	fuzz_time=30
+fi
 if CC=clang build fuzz build/fuzz --werror -Dbuildtype=debugoptimized \
 	-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Ddefault_library=static -Dtests=disabled -Dexamples=false -Dbench=false; then
@@ -180,7 +214,12 @@ if CC=clang build fuzz build/fuzz --werror -Dbuildtype=debugoptimized \
 		work=build/fuzz/fuzz-run/$t
 		rm -rf "$work"
 		mkdir -p "$work/corpus" "$work/artifacts"
-		cp -r "fuzz/corpus/$t/." "$work/corpus/" 2>/dev/null
+		for seeds in "fuzz/corpus/$t"; do
+			if [[ -d $seeds ]]; then
+				cp -r "$seeds/." "$work/corpus/"
+				break
+			fi
+		done
 		say "fuzz: $t for ${fuzz_time}s"
 		if [[ ! -x $bin ]]; then
 			rc=127
@@ -198,7 +237,7 @@ if CC=clang build fuzz build/fuzz --werror -Dbuildtype=debugoptimized \
 		if ((rc == 0)); then
 			fp=$((fp + 1))
 			echo "fuzz/$t: ok: ${done_line:-no Done line}"
-			stage_lines+=("fuzz/$t: ${done_line:-?}")
+			stage_lines+=("fuzz/$t (${fuzz_time}s, $(find "$work/corpus" -type f | wc -l) corpus files): ${done_line:-?}")
 		else
 			ff=$((ff + 1))
 			tail -n 40 "$work/log" >&2

@@ -967,6 +967,11 @@ IOMMUFD_EXPORT int iommufd_device_get_hw_info(struct iommufd_device *dev,
 	if (!rc)
 		*info = dev->hw;
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
+	/* Said here, not in device_hw_info_locked(): attach asks it too, and
+	 * a type1 attach needs no answer. */
+	if (rc == -EOPNOTSUPP && !dev->ctx->backend->device_hw_info)
+		ctx_err(dev->ctx, "%s: the %s backend has no IOMMU_GET_HW_INFO (iommufd and a VFIO device file, Linux 6.6)",
+			dev->name, dev->ctx->backend->name);
 	return rc;
 }
 

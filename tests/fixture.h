@@ -26,14 +26,179 @@
 #define LIBIOMMUFD_TESTS_FIXTURE_H
 
 #include <check.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdbool.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+
+#include <iommufd/fake.h>
+
+/* ---- the fd-leak check every TCase makes ---- */
+
+/*
+ * A test that leaks an fd passes on its own and fails much later, far from
+ * the cause (a full fd table, a device that stays busy). So every TCase is
+ * made by fx_tcase(), whose checked fixture snapshots the open fds before
+ * the test's own setup and fails at the end of its teardown naming each fd
+ * that appeared in between and what it refers to.
+ *
+ * Compared with a snapshot, not with a fixed set: with CK_FORK=no (under
+ * valgrind) every test runs in one process, and what an earlier test left
+ * open on purpose (the default fake kernel, say) is not this test's leak.
+ * Fds at or above the RLIMIT_NOFILE soft limit are ignored: valgrind keeps
+ * its own there, and they come and go as it pleases. The default fake
+ * kernel is never freed: the test that first uses it may leave its files
+ * (its BARs' memfds, "/memfd:iommufd-fake-...") open.
+ *
+ * Files that carry their own raw-face helpers (rd32() on an fd, ...) define
+ * FIXTURE_FD_CHECK_ONLY before the include and get only this part.
+ */
+#define FX_FD_MAX 4096
+
+struct fx_fds {
+	unsigned char open[FX_FD_MAX / 8];
+};
+
+static inline int fx_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur > FX_FD_MAX)
+		return FX_FD_MAX;
+	return (int)rl.rlim_cur;
+}
+
+static inline void fx_fds_snapshot(struct fx_fds *s)
+{
+	int limit = fx_fd_limit();
+	struct dirent *e;
+	DIR *d;
+
+	memset(s, 0, sizeof(*s));
+	d = opendir("/proc/self/fd");
+	ck_assert_msg(d != NULL, "/proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end || end == e->d_name || fd < 0 || fd >= limit ||
+		    fd == dirfd(d))
+			continue;
+		s->open[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	closedir(d);
+}
+
+/* Whether the default fake kernel existed already: asking for it makes it
+ * (and opens its files) when it did not. */
+static inline bool fx_default_fake_existed(void)
+{
+	struct fx_fds before, after;
+
+	fx_fds_snapshot(&before);
+	(void)iommufd_fake_default();
+	fx_fds_snapshot(&after);
+	return !memcmp(&before, &after, sizeof(before));
+}
+
+/* Write into @msg ("fd 7 -> /dev/iommu (...), ...") the fds open now that
+ * were not in @before, less those the default fake kernel may hold when
+ * @allow_default; returns how many. */
+static inline unsigned int fx_fds_leaked_but(const struct fx_fds *before,
+					     bool allow_default, char *msg,
+					     size_t len)
+{
+	static const char fake_file[] = "/memfd:iommufd-fake-";
+	struct fx_fds now;
+	unsigned int n = 0;
+	size_t used = 0;
+
+	fx_fds_snapshot(&now);
+	if (len)
+		msg[0] = '\0';
+	for (int fd = 0; fd < FX_FD_MAX; fd++) {
+		unsigned char bit = (unsigned char)(1u << (fd % 8));
+		char path[64], target[PATH_MAX];
+		ssize_t tl;
+		int w;
+
+		if (!(now.open[fd / 8] & bit) || (before->open[fd / 8] & bit))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		tl = readlink(path, target, sizeof(target) - 1);
+		if (tl < 0)
+			tl = snprintf(target, sizeof(target), "?");
+		target[tl] = '\0';
+		if (allow_default &&
+		    !strncmp(target, fake_file, sizeof(fake_file) - 1))
+			continue;
+		n++;
+		if (used >= len)
+			continue;
+		w = snprintf(msg + used, len - used, "%sfd %d -> %s",
+			     n > 1 ? ", " : "", fd, target);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	return n;
+}
+
+static inline unsigned int fx_fds_leaked(const struct fx_fds *before,
+					 char *msg, size_t len)
+{
+	return fx_fds_leaked_but(before, false, msg, len);
+}
+
+static inline struct fx_fds *fx_fd_check_state(void)
+{
+	static struct fx_fds before;
+
+	return &before;
+}
+
+static inline void fx_fd_check_setup(void)
+{
+	fx_fds_snapshot(fx_fd_check_state());
+}
+
+static inline void fx_fd_check_teardown(void)
+{
+	char msg[1024];
+	unsigned int n = fx_fds_leaked(fx_fd_check_state(), msg, sizeof(msg));
+
+	if (n && fx_default_fake_existed())
+		n = fx_fds_leaked_but(fx_fd_check_state(), true, msg,
+				      sizeof(msg));
+	ck_assert_msg(n == 0, "%u fd(s) leaked by the test: %s", n, msg);
+}
+
+/* Add the check to @tc. Checked setups run in the order added and
+ * teardowns in the reverse: added before the TCase's own fixture, the
+ * snapshot brackets the fixture too; after it, only the test body (for a
+ * fixture that brings up process-wide singletons, glib's, say). */
+static inline void fx_fd_check(TCase *tc)
+{
+	tcase_add_checked_fixture(tc, fx_fd_check_setup, fx_fd_check_teardown);
+}
+
+/* tcase_create() with the check, before any fixture of the TCase's own. */
+static inline TCase *fx_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	fx_fd_check(tc);
+	return tc;
+}
+
+#ifndef FIXTURE_FD_CHECK_ONLY
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 
 #include <linux/vfio.h>
@@ -325,5 +490,7 @@ static inline void add_reset_peers(void)
 	ck_assert_int_eq(iommufd_fake_add_pci_device(fake, &o), 0);
 }
 #endif /* FIXTURE_GLOBALS */
+
+#endif /* FIXTURE_FD_CHECK_ONLY */
 
 #endif /* LIBIOMMUFD_TESTS_FIXTURE_H */

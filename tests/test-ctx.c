@@ -317,7 +317,7 @@ END_TEST
 static Suite *ctx_suite(void)
 {
 	Suite *s = suite_create("ctx");
-	TCase *tc = tcase_create("ctx");
+	TCase *tc = fx_tcase("ctx");
 
 	tcase_add_test(tc, new_on_fake);
 	tcase_add_test(tc, free_null);

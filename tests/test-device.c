@@ -854,8 +854,8 @@ END_TEST
 static Suite *device_suite(void)
 {
 	Suite *s = suite_create("device");
-	TCase *tc = tcase_create("device");
-	TCase *old = tcase_create("6.5");
+	TCase *tc = fx_tcase("device");
+	TCase *old = fx_tcase("6.5");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_by_pci_address);

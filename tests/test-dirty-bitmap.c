@@ -14,6 +14,9 @@
 
 #include <iommufd/iommufd.h>
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 /* xorshift64*: the same sequence on every run and machine. */
 static uint64_t seed;
 
@@ -1127,7 +1130,7 @@ END_TEST
 static Suite *dirty_suite(void)
 {
 	Suite *s = suite_create("dirty-bitmap");
-	TCase *tc = tcase_create("bitmap");
+	TCase *tc = fx_tcase("bitmap");
 	int nshapes = (int)(sizeof(shapes) / sizeof(shapes[0]));
 
 	tcase_add_test(tc, test_new_bad);

@@ -1752,9 +1752,9 @@ END_TEST
 static Suite *dirty_suite(void)
 {
 	Suite *s = suite_create("dirty");
-	TCase *tc = tcase_create("tracking");
-	TCase *old = tcase_create("6.6");
-	TCase *pure = tcase_create("collapse");
+	TCase *tc = fx_tcase("tracking");
+	TCase *old = fx_tcase("6.6");
+	TCase *pure = fx_tcase("collapse");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, iommu_read_clear_and_no_clear);
@@ -1776,8 +1776,8 @@ static Suite *dirty_suite(void)
 	suite_add_tcase(s, old);
 
 	{
-		TCase *t1 = tcase_create("6.1-type1");
-		TCase *compat = tcase_create("vfio-compat");
+		TCase *t1 = fx_tcase("6.1-type1");
+		TCase *compat = fx_tcase("vfio-compat");
 
 		tcase_add_checked_fixture(t1, setup_6_1, teardown);
 		tcase_add_test(t1, type1_ioas_tracking);

@@ -25,6 +25,9 @@
 #include <linux/vfio.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #define offsetofend(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
@@ -1993,7 +1996,7 @@ END_TEST
 static Suite *fake_devices_suite(void)
 {
 	Suite *s = suite_create("fake-devices");
-	TCase *tc = tcase_create("devices");
+	TCase *tc = fx_tcase("devices");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, cdev_open_and_stat);

@@ -22,6 +22,9 @@
 #include <linux/vfio.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FIXED IOMMU_IOAS_MAP_FIXED_IOVA
 #define REGION(i) ((off_t)((uint64_t)(i) << 40))
@@ -1241,7 +1244,7 @@ END_TEST
 static Suite *fake_dirty_suite(void)
 {
 	Suite *s = suite_create("fake-dirty");
-	TCase *tc = tcase_create("dirty");
+	TCase *tc = fx_tcase("dirty");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, get_dirty_bitmap_rules);

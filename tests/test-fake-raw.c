@@ -21,6 +21,9 @@
 #include <linux/iommufd.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #define offsetofend(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
@@ -1356,7 +1359,7 @@ END_TEST
 static Suite *fake_raw_suite(void)
 {
 	Suite *s = suite_create("fake-raw");
-	TCase *tc = tcase_create("raw");
+	TCase *tc = fx_tcase("raw");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_unknown_path);

@@ -28,6 +28,9 @@
 #include <linux/vfio.h>
 #include <iommufd/fake.h>
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #define offsetofend(type, member) \
 	(offsetof(type, member) + sizeof(((type *)0)->member))
 
@@ -1638,7 +1641,7 @@ END_TEST
 static Suite *type1_suite(void)
 {
 	Suite *s = suite_create("fake-type1");
-	TCase *tc = tcase_create("type1");
+	TCase *tc = fx_tcase("type1");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, lab_replay);

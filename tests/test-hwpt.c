@@ -851,9 +851,9 @@ END_TEST
 static Suite *hwpt_suite(void)
 {
 	Suite *s = suite_create("hwpt");
-	TCase *tc = tcase_create("hwpt");
-	TCase *old = tcase_create("6.14");
-	TCase *v66 = tcase_create("6.6");
+	TCase *tc = fx_tcase("hwpt");
+	TCase *old = fx_tcase("6.14");
+	TCase *v66 = fx_tcase("6.6");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hwpt_new_and_getters);

@@ -1076,7 +1076,7 @@ END_TEST
 static Suite *ioas_suite(void)
 {
 	Suite *s = suite_create("ioas");
-	TCase *tc = tcase_create("ioas");
+	TCase *tc = fx_tcase("ioas");
 
 	tcase_add_test(tc, new_destroy);
 	tcase_add_test(tc, destroy_busy_keeps_handle);

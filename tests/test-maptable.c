@@ -17,6 +17,9 @@
 
 #include "maptable.h"
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #define UNIT 4096ull
 #define BASE 0x100000000ull
 
@@ -551,7 +554,7 @@ END_TEST
 static Suite *maptable_suite(void)
 {
 	Suite *s = suite_create("maptable");
-	TCase *tc = tcase_create("core");
+	TCase *tc = fx_tcase("core");
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_empty);

@@ -1430,8 +1430,8 @@ END_TEST
 static Suite *type1_suite(void)
 {
 	Suite *s = suite_create("type1");
-	TCase *sel = tcase_create("selection");
-	TCase *tc[2] = { tcase_create("type1-6.1"), tcase_create("vfio-compat") };
+	TCase *sel = fx_tcase("selection");
+	TCase *tc[2] = { fx_tcase("type1-6.1"), fx_tcase("vfio-compat") };
 
 	tcase_add_test(sel, backend_auto_forced_env);
 	tcase_add_test(sel, adopt_container);

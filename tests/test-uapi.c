@@ -23,6 +23,9 @@
 
 #include "uapi-syms.h"
 
+#define FIXTURE_FD_CHECK_ONLY
+#include "fixture.h"
+
 #if !defined(IOMMU_HW_QUEUE_ALLOC) || !defined(VFIO_DEVICE_BIND_FLAG_TOKEN)
 #error "test-uapi.c must be built with libiommufd's src/uapi first on the include path"
 #endif
@@ -1003,7 +1006,7 @@ static Suite *uapi_suite(void)
 	Suite *s = suite_create("uapi");
 	TCase *tc;
 
-	tc = tcase_create("iommufd");
+	tc = fx_tcase("iommufd");
 	tcase_add_test(tc, test_iommufd_sizes);
 	tcase_add_test(tc, test_iommufd_offsets);
 	tcase_add_test(tc, test_iommufd_min_sizes);
@@ -1011,14 +1014,14 @@ static Suite *uapi_suite(void)
 	tcase_add_test(tc, test_iommufd_flags);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("vfio");
+	tc = fx_tcase("vfio");
 	tcase_add_test(tc, test_vfio_sizes);
 	tcase_add_test(tc, test_vfio_offsets);
 	tcase_add_test(tc, test_vfio_ioctls);
 	tcase_add_test(tc, test_vfio_flags);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("system");
+	tc = fx_tcase("system");
 	tcase_add_test(tc, test_symbol_list);
 	tcase_add_test(tc, test_system_headers_agree);
 	suite_add_tcase(s, tc);

@@ -233,15 +233,17 @@ int fake_iova_bitmap_report(struct fake_iova_bitmap *bm, struct fake_dirty *d,
 			    uint64_t last, bool clear)
 {
 	struct fake_range whole = { start >> shift, last >> shift };
-	const struct fake_range *runs = all ? &whole : d->runs;
+	const struct fake_range *runs;
 	size_t nr = all ? 1 : d->nr;
 	uint64_t stop_bit = 0, clear_last = last;
 	bool stopped = false;
 
 	/* Clearing splits at most one run: make room first, so that what was
-	 * reported is always cleared. */
+	 * reported is always cleared. The room may move the runs: read them
+	 * only after. */
 	if (clear && !all && !fake_dirty_reserve(d, 1))
 		return -ENOMEM;
+	runs = all ? &whole : d->runs;
 	for (size_t i = all ? 0 : dirty_lower(d, start >> shift);
 	     i < nr && runs[i].start <= last >> shift; i++) {
 		uint64_t a = runs[i].start << shift;
