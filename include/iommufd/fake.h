@@ -285,6 +285,27 @@ int iommufd_fake_set_migration(struct iommufd_fake *fake, const char *name,
  * 0000:00:05.0 (group 2); an emulated device (group 3). */
 int iommufd_fake_add_default_machine(struct iommufd_fake *fake);
 
+/* Live update: the fake kernel outlives neither an exec nor its process, as
+ * the real one does, so its model travels with the fds.
+ *
+ * The environment variable that names the fds of a preserved fake kernel
+ * across exec: "fd,fd,..." in the order iommufd_fake_preserve() gave them. */
+#define IOMMUFD_FAKE_STATE_ENV "LIBIOMMUFD_FAKE_STATE"
+
+/* Write the model (machine, open files, iommufd objects, devices' state)
+ * into a new memfd. *fds (malloc'd, *nr entries, all O_CLOEXEC, the
+ * caller's to pass on and close): that memfd first, then every fd the model
+ * itself holds that the new process needs (MAP_FILE files, BAR memory,
+ * pinned memory). The fake is not changed. -EOPNOTSUPP for what cannot
+ * travel (fault queues, vIOMMUs, nested HWPTs).
+ * Fault injection and IRQ eventfds are not preserved. */
+int iommufd_fake_preserve(struct iommufd_fake *fake, int **fds, size_t *nr);
+/* Replace @fake's machine and state (-EBUSY if it has an open file) by a
+ * preserved one; the files are found again through this process's fds that
+ * reach them. -EINVAL or -EBADMSG for a malformed state, @fake unchanged.
+ * On success the fake owns fds[]; on failure the caller still does. */
+int iommufd_fake_restore(struct iommufd_fake *fake, const int *fds, size_t nr);
+
 #ifdef __cplusplus
 }
 #endif

@@ -126,6 +126,9 @@ void fake_file_get(struct fake_file *file);
 void fake_file_put(struct fake_file *file);
 /* The file an fd refers to, or NULL (*err: -EBADF closed fd, 0 other file). */
 struct fake_file *fake_fd_lookup(struct iommufd_fake *fake, int fd, int *err);
+/* An fd (inherited, received) known to reach @file: counted as the fds
+ * fake_file_create() returns are. */
+int fake_fd_adopt(struct iommufd_fake *fake, int fd, struct fake_file *file);
 /* Undo a fake_file_create() whose fd never reached the user. */
 void fake_file_abort(struct fake_file *file, int fd);
 
@@ -337,6 +340,15 @@ struct fake_pages {
 	uint64_t npinned;		/* charged to the memlock limit */
 	bool writable;
 	struct fake_area *areas;	/* list through area->pages_next */
+	/* USER pages of a process that exec'd or handed over its state: the
+	 * pinned pages outlive its address space, and are reached through
+	 * this file at backing_start from then on (persist.c). */
+	struct fake_fileref *backing;
+	uint64_t backing_start;
+	/* persist.c: its index in the preserve numbered fake->persist_gen,
+	 * so that shared pages are found in O(1) per area. */
+	uint64_t persist_gen;
+	uint32_t persist_idx;
 };
 
 struct fake_area {
@@ -410,6 +422,12 @@ int fake_iopt_rw(struct iommufd_fake *fake, struct fake_iopt *iopt,
  */
 bool fake_iopt_contig(struct fake_iopt *iopt, uint64_t iova, uint64_t last,
 		      uint64_t *contig_last);
+/* persist.c: put back an area of a preserved IOAS (no checks, no charge). */
+int fake_iopt_restore_area(struct fake_iopt *iopt, uint64_t iova,
+			   uint64_t last, uint32_t prot, uint64_t start_byte,
+			   struct fake_pages *pages);
+/* Drop a reference on a file held by pages. */
+void fake_fileref_put(struct iommufd_fake *fake, struct fake_fileref *ref);
 
 int fake_ioas_alloc_ioctl(struct fake_ucmd *ucmd);
 int fake_ioas_allow_iovas(struct fake_ucmd *ucmd);
@@ -577,6 +595,10 @@ struct fake_dev_model {
 		      uint64_t val);
 	void (*reset)(struct fake_device *dev);
 	void (*free)(struct fake_device *dev);
+	/* Live update: the model's state as bytes (@buf NULL: the size), and
+	 * back (-EINVAL for bytes it did not write). */
+	size_t (*save)(struct fake_device *dev, void *buf);
+	int (*load)(struct fake_device *dev, const void *buf, size_t len);
 };
 
 struct fake_device {
@@ -890,6 +912,57 @@ long fake_type1_ioctl(struct fake_type1 *iommu, unsigned long cmd, void *arg);
  */
 int fake_type1_dma(struct fake_type1 *iommu, bool emulated, uint64_t iova,
 		   void *buf, size_t len, bool write, uint64_t *fault_iova);
+/* Live update (persist.c): the type1 IOMMU's state as plain values. */
+struct fake_type1_state {
+	bool v2, nesting, dirty_tracking, had_domain;
+	unsigned int dma_avail;
+	uint64_t pgsize_bitmap;
+	unsigned int nr_domain_groups;
+	struct fake_range *iovas;	/* get: borrowed; restore: taken */
+	size_t nr_iovas;
+	size_t nr_dmas;
+};
+
+struct fake_type1_dma_state {
+	uint64_t iova, size, vaddr;
+	uint64_t pinned_addr;		/* get: where the pinned pages are */
+	void *alias;			/* restore: a mapping of them (taken) */
+	uint32_t prot;
+	bool iommu_mapped, vaddr_invalid;
+	uint64_t npinned;
+	uint64_t *bitmap;		/* get: borrowed; restore: taken */
+	size_t bitmap_words;
+};
+
+void fake_type1_get_state(struct fake_type1 *iommu,
+			  struct fake_type1_state *st);
+void fake_type1_get_dma(struct fake_type1 *iommu, size_t i,
+			struct fake_type1_dma_state *d);
+/* The attached groups, in order; NULL past the last. */
+struct fake_vgroup *fake_type1_group(struct fake_type1 *iommu, size_t i);
+int fake_type1_restore(struct iommufd_fake *fake, struct fake_type1_state *st,
+		       struct fake_type1 **out);
+int fake_type1_restore_dma(struct fake_type1 *iommu,
+			   struct fake_type1_dma_state *d);
+int fake_type1_restore_group(struct fake_type1 *iommu, struct fake_vgroup *vg);
+/* The restore builds aside, then moves the model into the caller's fake. */
+void fake_type1_set_fake(struct fake_type1 *iommu, struct iommufd_fake *fake);
+void fake_container_set_fake(struct fake_file *file, struct iommufd_fake *fake);
+
+/* group.c: the files of legacy VFIO, for a live update. */
+bool fake_file_is_vgroup(const struct fake_file *file);
+bool fake_file_is_container(const struct fake_file *file);
+struct fake_type1 *fake_container_type1(const struct fake_file *file);
+/* Make @file a container with @iommu (may be NULL). */
+int fake_container_restore(struct fake_file *file, struct fake_type1 *iommu);
+/* Make @file the group's open file, set to @container (a container file)
+ * or @ictx, or neither. */
+void fake_vgroup_restore(struct fake_vgroup *vg, struct fake_file *file,
+			 struct fake_file *container, struct fake_ictx *ictx,
+			 unsigned int container_users);
+/* vfio.c: a device file opened through its group. */
+extern const struct fake_file_ops fake_vfio_group_device_fops;
+
 /* iommufd's VFIO compatibility ioctls (vfio_compat.c), on any iommufd. */
 long fake_vfio_compat_ioctl(struct fake_ictx *ictx, unsigned long cmd,
 			    void *arg);

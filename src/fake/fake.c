@@ -196,6 +196,11 @@ static int fd_register(struct iommufd_fake *fake, int fd, struct fake_file *file
 	return 0;
 }
 
+int fake_fd_adopt(struct iommufd_fake *fake, int fd, struct fake_file *file)
+{
+	return fd_register(fake, fd, file);
+}
+
 int fake_file_create(struct iommufd_fake *fake, const struct fake_file_ops *ops,
 		     void *private_data, bool cloexec, struct fake_file **out)
 {
@@ -670,13 +675,62 @@ static int default_kernel_version(struct iommufd_fake *fake)
  * mistyped LIBIOMMUFD_FAKE_KERNEL). */
 static int default_err;
 
+/*
+ * IOMMUFD_FAKE_STATE_ENV: the process was exec'd in a live update and its
+ * fake kernel comes with it. Unset once taken, so that a child of this
+ * process does not restore it again.
+ */
+static int default_restore(struct iommufd_fake *fake, const char *v)
+{
+	size_t nr = 1, n = 0;
+	int *fds, ret;
+
+	for (const char *p = v; *p; p++)
+		nr += *p == ',';
+	fds = calloc(nr, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	for (const char *p = v; n < nr; n++) {
+		char *end;
+		long fd;
+
+		errno = 0;
+		fd = strtol(p, &end, 10);
+		if (errno || end == p || fd < 0 || fd > INT32_MAX ||
+		    (*end != ',' && *end != '\0')) {
+			free(fds);
+			return -EINVAL;
+		}
+		fds[n] = (int)fd;
+		p = end + 1;
+	}
+	ret = iommufd_fake_restore(fake, fds, nr);
+	free(fds);
+	return ret;
+}
+
 static void default_init(void)
 {
+	const char *state = getenv(IOMMUFD_FAKE_STATE_ENV);
 	int ret = iommufd_fake_new(&default_fake);
 
 	if (ret) {
 		default_fake = NULL;
 		default_err = ret;
+		return;
+	}
+	if (state) {
+		/* A restore that fails is no reason to hand out a fresh
+		 * machine the caller's devices are not on. */
+		ret = default_restore(default_fake, state);
+		unsetenv(IOMMUFD_FAKE_STATE_ENV);
+		if (ret) {
+			iommufd_fake_free(default_fake);
+			default_fake = NULL;
+			default_err = ret;
+			return;
+		}
+		atexit(default_exit);
 		return;
 	}
 	ret = default_kernel_version(default_fake);

@@ -774,3 +774,65 @@ out:
 	free(peers);
 	return ret;
 }
+
+/* ------------------------------------------------------------------ */
+/* Live update (persist.c)                                             */
+
+bool fake_file_is_vgroup(const struct fake_file *file)
+{
+	return file->ops == &group_fops;
+}
+
+bool fake_file_is_container(const struct fake_file *file)
+{
+	return file->ops == &container_fops;
+}
+
+struct fake_type1 *fake_container_type1(const struct fake_file *file)
+{
+	return ((struct fake_container *)file->private_data)->iommu;
+}
+
+int fake_container_restore(struct fake_file *file, struct fake_type1 *iommu)
+{
+	struct fake_container *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->fake = file->fake;
+	c->file = file;
+	c->iommu = iommu;
+	file->ops = &container_fops;
+	file->private_data = c;
+	return 0;
+}
+
+void fake_vgroup_restore(struct fake_vgroup *vg, struct fake_file *file,
+			 struct fake_file *container, struct fake_ictx *ictx,
+			 unsigned int container_users)
+{
+	vg->file = file;
+	file->ops = &group_fops;
+	file->private_data = vg;
+	vg->ictx = ictx;
+	if (container) {
+		struct fake_container *c = container->private_data;
+		struct fake_vgroup **p = &c->groups;
+
+		/* in the order the state lists them */
+		while (*p)
+			p = &(*p)->container_next;
+		*p = vg;
+		vg->container = c;
+		vg->container_users = container_users;
+	}
+}
+
+void fake_container_set_fake(struct fake_file *file, struct iommufd_fake *fake)
+{
+	struct fake_container *c = file->private_data;
+
+	c->fake = fake;
+	if (c->iommu)
+		fake_type1_set_fake(c->iommu, fake);
+}

@@ -409,7 +409,7 @@ static struct fake_fileref *fileref_get(struct iommufd_fake *fake, int fd,
 	return ref;
 }
 
-static void fileref_put(struct iommufd_fake *fake, struct fake_fileref *ref)
+void fake_fileref_put(struct iommufd_fake *fake, struct fake_fileref *ref)
 {
 	struct fake_fileref **p;
 
@@ -428,7 +428,9 @@ static void fileref_put(struct iommufd_fake *fake, struct fake_fileref *ref)
 static void pages_free(struct iommufd_fake *fake, struct fake_pages *pages)
 {
 	if (pages->file)
-		fileref_put(fake, pages->file);
+		fake_fileref_put(fake, pages->file);
+	if (pages->backing)
+		fake_fileref_put(fake, pages->backing);
 	free(pages);
 }
 
@@ -705,19 +707,26 @@ static int area_rw(struct fake_area *area, uint64_t iova, void *buf,
 {
 	struct fake_pages *pages = area->pages;
 	uint64_t byte = area->start_byte + (iova - area->iova);
+	struct fake_fileref *file = pages->file;
+	uint64_t start = pages->start;
 
-	if (pages->type == FAKE_PAGES_USER) {
+	if (pages->type == FAKE_PAGES_USER && !pages->backing) {
 		void *uva = (void *)(uintptr_t)(pages->uptr + byte);
 
 		return write ? fake_copy_to_user(uva, buf, len) :
 			       fake_copy_from_user(buf, uva, len);
 	}
-	if (!pages->file)
+	/* pinned pages whose address space went in a live update */
+	if (pages->type == FAKE_PAGES_USER) {
+		file = pages->backing;
+		start = pages->backing_start;
+	}
+	if (!file)
 		return -EFAULT;
 	while (len) {
-		off_t off = (off_t)(pages->start + byte);
-		ssize_t n = write ? pwrite(pages->file->fd, buf, len, off) :
-				    pread(pages->file->fd, buf, len, off);
+		off_t off = (off_t)(start + byte);
+		ssize_t n = write ? pwrite(file->fd, buf, len, off) :
+				    pread(file->fd, buf, len, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -794,6 +803,23 @@ bool fake_iopt_contig(struct fake_iopt *iopt, uint64_t iova, uint64_t last,
 	}
 	*contig_last = area->last < last ? area->last : last;
 	return true;
+}
+
+int fake_iopt_restore_area(struct fake_iopt *iopt, uint64_t iova,
+			   uint64_t last, uint32_t prot, uint64_t start_byte,
+			   struct fake_pages *pages)
+{
+	struct fake_area *area = calloc(1, sizeof(*area));
+
+	if (!area)
+		return -ENOMEM;
+	area->iova = iova;
+	area->last = last;
+	area->prot = prot;
+	area->start_byte = start_byte;
+	area->pages = pages;
+	area_link(iopt, area);
+	return 0;
 }
 
 struct fake_ioas *fake_ioas_alloc(struct fake_ictx *ictx)

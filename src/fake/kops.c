@@ -119,6 +119,16 @@ static const char *kops_sysfs_root(void *priv)
 	return iommufd_fake_sysfs_root(priv);
 }
 
+static int kops_preserve(void *priv, int **fds, size_t *nr)
+{
+	return iommufd_fake_preserve(priv, fds, nr);
+}
+
+static int kops_restore(void *priv, const int *fds, size_t nr)
+{
+	return iommufd_fake_restore(priv, fds, nr);
+}
+
 static const struct iommufd_kernel_ops fake_kernel_ops = {
 	.name = "fake",
 	.open = kops_open,
@@ -131,6 +141,8 @@ static const struct iommufd_kernel_ops fake_kernel_ops = {
 	.pread = kops_pread,
 	.pwrite = kops_pwrite,
 	.sysfs_root = kops_sysfs_root,
+	.preserve = kops_preserve,
+	.restore = kops_restore,
 };
 
 FAKE_EXPORT int iommufd_fake_ctx_new(struct iommufd_fake *fake,

@@ -270,22 +270,24 @@ static void remove_all(struct fake_type1 *iommu)
 		dma_remove(iommu, iommu->dmas[iommu->nr_dmas - 1]);
 }
 
-/*
- * The pinned pages of a shared mapping stay reachable through a second
- * mapping of them (mremap() of size 0 duplicates a shared mapping), made
- * while the old vaddr is still there. Private memory cannot be duplicated:
- * no alias then.
- */
-static void dma_make_alias(struct t1_dma *dma)
+/* The process's mappings, read once for a whole VADDR invalidation:
+ * [lo, hi) sorted, and whether each is shared. */
+struct maps_snapshot {
+	struct maps_vma {
+		uint64_t lo, hi;
+		bool shared;
+	} *v;
+	size_t n;
+	bool read;
+};
+
+static void maps_read(struct maps_snapshot *m)
 {
-	uint64_t start = dma->pin_vaddr, last = dma->pin_vaddr + dma->size - 1;
 	char line[512];
-	bool shared = false;
-	void *p;
+	size_t cap = 0;
 	FILE *f;
 
-	if (dma->alias || !dma->iommu_mapped)
-		return;
+	m->read = true;
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return;
@@ -295,13 +297,56 @@ static void dma_make_alias(struct t1_dma *dma)
 
 		if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3)
 			continue;
-		if (start < lo || start >= hi)
-			continue;
-		shared = last < hi && perms[3] == 's';
-		break;
+		if (m->n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct maps_vma *t = realloc(m->v, ncap * sizeof(*t));
+
+			if (!t)
+				break;	/* the rest get no alias */
+			m->v = t;
+			cap = ncap;
+		}
+		m->v[m->n++] = (struct maps_vma){ lo, hi, perms[3] == 's' };
 	}
 	fclose(f);
-	if (!shared)
+}
+
+static const struct maps_vma *maps_find(const struct maps_snapshot *m,
+					uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].lo)
+			hi = mid;
+		else if (addr >= m->v[mid].hi)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	return NULL;
+}
+
+/*
+ * The pinned pages of a shared mapping stay reachable through a second
+ * mapping of them (mremap() of size 0 duplicates a shared mapping), made
+ * while the old vaddr is still there. Private memory cannot be duplicated:
+ * no alias then.
+ */
+static void dma_make_alias(struct t1_dma *dma, struct maps_snapshot *m)
+{
+	uint64_t start = dma->pin_vaddr, last = dma->pin_vaddr + dma->size - 1;
+	const struct maps_vma *v;
+	void *p;
+
+	if (dma->alias || !dma->iommu_mapped)
+		return;
+	if (!m->read)
+		maps_read(m);
+	v = maps_find(m, start);
+	if (!v || !v->shared || last >= v->hi)
 		return;
 	p = mremap((void *)(uintptr_t)start, 0, dma->size, MREMAP_MAYMOVE);
 	if (p != MAP_FAILED)
@@ -983,6 +1028,7 @@ static int do_unmap(struct fake_type1 *iommu,
 	bool get_dirty = unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
 	uint64_t pgsize = min_pgsize(iommu), iova = unmap->iova;
 	uint64_t size = unmap->size, unmapped = 0;
+	struct maps_snapshot maps = { 0 };
 	struct t1_dma *dma;
 	size_t i, first;
 	int ret = 0;
@@ -1035,7 +1081,7 @@ static int do_unmap(struct fake_type1 *iommu,
 				ret = -EINVAL;
 				break;
 			}
-			dma_make_alias(dma);
+			dma_make_alias(dma, &maps);
 			dma->vaddr_invalid = true;
 			iommu->vaddr_invalid_count++;
 			unmapped += dma->size;
@@ -1051,6 +1097,7 @@ static int do_unmap(struct fake_type1 *iommu,
 		unmapped += dma->size;
 		dma_remove(iommu, dma);	/* i now names the next one */
 	}
+	free(maps.v);
 	unmap->size = unmapped;
 	return ret;
 }
@@ -1781,4 +1828,143 @@ long fake_vfio_compat_ioctl(struct fake_ictx *ictx, unsigned long cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Live update (persist.c)                                             */
+
+void fake_type1_get_state(struct fake_type1 *iommu,
+			  struct fake_type1_state *st)
+{
+	*st = (struct fake_type1_state){
+		.v2 = iommu->v2,
+		.nesting = iommu->nesting,
+		.dirty_tracking = iommu->dirty_tracking,
+		.had_domain = iommu->had_domain,
+		.dma_avail = iommu->dma_avail,
+		.pgsize_bitmap = iommu->pgsize_bitmap,
+		.nr_domain_groups = iommu->nr_domain_groups,
+		.iovas = iommu->iovas,
+		.nr_iovas = iommu->nr_iovas,
+		.nr_dmas = iommu->nr_dmas,
+	};
+}
+
+/* The bitmap of a mapping while dirty tracking is on: a bit per smallest
+ * page, as bitmap_alloc() sized it, and the spare word it keeps. */
+static size_t dma_bitmap_words(const struct fake_type1 *iommu,
+			       const struct t1_dma *dma)
+{
+	return (size_t)(DIRTY_BITMAP_BYTES(dma->size / min_pgsize(iommu)) /
+			sizeof(uint64_t)) + 1;
+}
+
+void fake_type1_get_dma(struct fake_type1 *iommu, size_t i,
+			struct fake_type1_dma_state *d)
+{
+	const struct t1_dma *dma = iommu->dmas[i];
+
+	*d = (struct fake_type1_dma_state){
+		.iova = dma->iova,
+		.size = dma->size,
+		.vaddr = dma->vaddr,
+		.pinned_addr = dma_pinned_addr(dma),
+		.prot = dma->prot,
+		.iommu_mapped = dma->iommu_mapped,
+		.vaddr_invalid = dma->vaddr_invalid,
+		.npinned = dma->npinned,
+		.bitmap = dma->bitmap,
+		.bitmap_words = dma->bitmap ? dma_bitmap_words(iommu, dma) : 0,
+	};
+}
+
+struct fake_vgroup *fake_type1_group(struct fake_type1 *iommu, size_t i)
+{
+	return i < iommu->nr_groups ? iommu->groups[i] : NULL;
+}
+
+int fake_type1_restore(struct iommufd_fake *fake,
+		       struct fake_type1_state *st, struct fake_type1 **out)
+{
+	struct fake_type1 *iommu;
+
+	if (!st->pgsize_bitmap || (st->pgsize_bitmap & (fake->page_size - 1)))
+		return -EINVAL;
+	iommu = calloc(1, sizeof(*iommu));
+	if (!iommu)
+		return -ENOMEM;
+	iommu->fake = fake;
+	iommu->v2 = st->v2;
+	iommu->nesting = st->nesting;
+	iommu->dirty_tracking = st->dirty_tracking;
+	iommu->had_domain = st->had_domain;
+	iommu->dma_avail = st->dma_avail;
+	iommu->pgsize_bitmap = st->pgsize_bitmap;
+	iommu->nr_domain_groups = st->nr_domain_groups;
+	iommu->iovas = st->iovas;
+	iommu->nr_iovas = st->nr_iovas;
+	st->iovas = NULL;
+	*out = iommu;
+	return 0;
+}
+
+/* Mappings come in IOVA order, disjoint; the restore's bitmap and alias
+ * are the mapping's once this succeeds. */
+int fake_type1_restore_dma(struct fake_type1 *iommu,
+			   struct fake_type1_dma_state *d)
+{
+	uint64_t ps = iommu->fake->page_size;
+	struct t1_dma *dma, *prev;
+	int ret;
+
+	if (!d->size || (d->size & (ps - 1)) || (d->iova & (ps - 1)) ||
+	    d->iova + (d->size - 1) < d->iova ||
+	    (d->prot & ~(uint32_t)DMA_MAP_PROT) ||
+	    d->npinned > d->size / ps ||
+	    (d->iommu_mapped != !!d->alias && d->iommu_mapped))
+		return -EINVAL;
+	prev = iommu->nr_dmas ? iommu->dmas[iommu->nr_dmas - 1] : NULL;
+	if (prev && prev->iova + (prev->size - 1) >= d->iova)
+		return -EINVAL;
+	ret = dmas_reserve(iommu);
+	if (ret)
+		return ret;
+	dma = calloc(1, sizeof(*dma));
+	if (!dma)
+		return -ENOMEM;
+	dma->iova = d->iova;
+	dma->size = d->size;
+	dma->vaddr = d->vaddr;
+	dma->pin_vaddr = d->vaddr;
+	dma->prot = d->prot;
+	dma->iommu_mapped = d->iommu_mapped;
+	dma->vaddr_invalid = d->vaddr_invalid;
+	dma->npinned = d->npinned;
+	if (d->bitmap && d->bitmap_words != dma_bitmap_words(iommu, dma)) {
+		free(dma);
+		return -EINVAL;
+	}
+	dma->alias = d->alias;
+	dma->bitmap = d->bitmap;
+	d->alias = NULL;
+	d->bitmap = NULL;
+	iommu->dmas[iommu->nr_dmas++] = dma;
+	if (dma->vaddr_invalid)
+		iommu->vaddr_invalid_count++;
+	return 0;
+}
+
+int fake_type1_restore_group(struct fake_type1 *iommu, struct fake_vgroup *vg)
+{
+	int ret = groups_reserve(iommu);
+
+	if (ret)
+		return ret;
+	iommu->groups[iommu->nr_groups++] = vg;
+	return 0;
+}
+
+void fake_type1_set_fake(struct fake_type1 *iommu, struct iommufd_fake *fake)
+{
+	iommu->fake = fake;
 }

@@ -886,7 +886,7 @@ void fake_vfio_forget_device(struct fake_df *df)
 }
 
 /* An anonymous inode ("[vfio-device]"): no file type, no device number. */
-static const struct fake_file_ops vfio_group_device_fops = {
+const struct fake_file_ops fake_vfio_group_device_fops = {
 	.name = "[vfio-device]",
 	.ioctl = vfio_fops_ioctl,
 	.mmap = vfio_fops_mmap,
@@ -940,7 +940,7 @@ int fake_vfio_group_device_open(struct fake_vgroup *vg,
 	df->dev = dev;
 	df->group = vg;
 	/* The kernel installs the fd with O_CLOEXEC. */
-	fd = fake_file_create(fake, &vfio_group_device_fops, df, true, &file);
+	fd = fake_file_create(fake, &fake_vfio_group_device_fops, df, true, &file);
 	if (fd < 0) {
 		free(df);
 		return fd;

@@ -30,6 +30,15 @@ struct iommufd_kernel_ops {
 			  off_t offset);
 	/* Where this kernel's sysfs is: "/sys", or the fake's own tree. */
 	const char *(*sysfs_root)(void *priv);
+	/* Live update: the fds that carry this kernel's state to another
+	 * process, beyond the iommufd/VFIO fds themselves. sys: the real
+	 * kernel outlives processes: *fds NULL, *nr 0. fake:
+	 * iommufd_fake_preserve(). */
+	int (*preserve)(void *priv, int **fds, size_t *nr);
+	/* The receiving side (SCM_RIGHTS, or an exec): take a preserved
+	 * state. sys: -EOPNOTSUPP when nr > 0, else 0. fake:
+	 * iommufd_fake_restore() on this kernel's fake. */
+	int (*restore)(void *priv, const int *fds, size_t nr);
 };
 
 struct iommufd_kernel {
@@ -107,6 +116,18 @@ static inline ssize_t kernel_pwrite(const struct iommufd_kernel *k, int fd,
 static inline const char *kernel_sysfs_root(const struct iommufd_kernel *k)
 {
 	return k->ops->sysfs_root(k->priv);
+}
+
+static inline int kernel_preserve(const struct iommufd_kernel *k, int **fds,
+				  size_t *nr)
+{
+	return k->ops->preserve(k->priv, fds, nr);
+}
+
+static inline int kernel_restore(const struct iommufd_kernel *k,
+				 const int *fds, size_t nr)
+{
+	return k->ops->restore(k->priv, fds, nr);
 }
 
 #endif

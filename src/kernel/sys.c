@@ -85,6 +85,22 @@ static const char *sys_sysfs_root(void *priv)
 	return "/sys";
 }
 
+static int sys_preserve(void *priv, int **fds, size_t *nr)
+{
+	(void)priv;
+	*fds = NULL;
+	*nr = 0;
+	return 0;
+}
+
+/* The real kernel's state never left it: there is nothing to take. */
+static int sys_restore(void *priv, const int *fds, size_t nr)
+{
+	(void)priv;
+	(void)fds;
+	return nr ? -EOPNOTSUPP : 0;
+}
+
 const struct iommufd_kernel_ops iommufd_sys_kernel_ops = {
 	.name = "sys",
 	.open = sys_open,
@@ -97,4 +113,6 @@ const struct iommufd_kernel_ops iommufd_sys_kernel_ops = {
 	.pread = sys_pread,
 	.pwrite = sys_pwrite,
 	.sysfs_root = sys_sysfs_root,
+	.preserve = sys_preserve,
+	.restore = sys_restore,
 };
