@@ -143,6 +143,9 @@ static void ctx_release(struct iommufd_ctx *ctx)
 		ctx->backend->ctx_release(ctx);
 	if (ctx->owns_fd && ctx->fd >= 0)
 		kernel_close(&ctx->kernel, ctx->fd);
+	for (size_t i = 0; i < ctx->nr_lu_fds; i++)
+		close(ctx->lu_fds[i]);
+	free(ctx->lu_fds);
 	pthread_mutex_destroy(&ctx->objects_lock);
 	pthread_mutex_destroy(&ctx->log_lock);
 	free(ctx);
@@ -326,6 +329,38 @@ IOMMUFD_EXPORT int iommufd__ctx_new_on_kernel(const struct iommufd_kernel *k,
 	if (OPTS_GET(opts, flags, 0))
 		return -EINVAL;
 	return ctx_open(k, opts, out);
+}
+
+int ctx_new_inherited(const struct iommufd_kernel *k,
+		      enum iommufd_backend kind, int fd,
+		      const struct iommufd_ctx_opts *opts,
+		      struct iommufd_ctx **out)
+{
+	const struct iommufd_backend_ops *ops;
+	struct iommufd_ctx *ctx;
+	int ret;
+
+	if (kind == IOMMUFD_BACKEND_IOMMUFD)
+		ops = &iommufd_backend_iommufd;
+	else if (kind == IOMMUFD_BACKEND_TYPE1 ||
+		 kind == IOMMUFD_BACKEND_VFIO_COMPAT)
+		ops = &iommufd_backend_type1;
+	else
+		return -EINVAL;
+	ret = ctx_alloc(k, opts, &ctx);
+	if (ret)
+		return ret;
+	ctx->fd = fd;
+	ctx->owns_fd = false;
+	/* AUTO: type1's init tells VFIO's container from the compat one
+	 * again, whatever the old process called it. */
+	ret = ctx_setup(ctx, ops, IOMMUFD_BACKEND_AUTO);
+	if (ret) {
+		ctx_release(ctx);
+		return ret;
+	}
+	*out = ctx;
+	return 0;
 }
 
 /* The device number of /dev/iommu: from the node if this mount namespace has

@@ -381,6 +381,9 @@ static int resolve(struct iommufd_ctx *ctx, const char *name,
 
 /* ---- lifetime ---- */
 
+static void set_rid(struct iommufd_device *dev, struct iommufd_ioas *ioas,
+		    struct iommufd_hwpt *hwpt, uint32_t pt_id);
+
 static void device_release(struct iommufd_device *dev)
 {
 	if (dev->regions) {
@@ -405,23 +408,13 @@ static int check_opts(const struct iommufd_device_opts *opts, uint32_t valid)
 	return 0;
 }
 
-/* Bind @fd (checked to be @t's file) and make the handle. On failure the
- * caller still has the fd. With @fd -1, the backend opens the device
- * (device_open: type1, through its group). */
-static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
-			 const struct target *t,
-			 const struct iommufd_device_opts *opts,
-			 struct iommufd_device **out)
+/* A device handle on @fd, in no list yet, owning nothing. */
+static int device_alloc(struct iommufd_ctx *ctx, int fd,
+			struct iommufd_device **out)
 {
-	struct iommufd_device *dev;
+	struct iommufd_device *dev = calloc(1, sizeof(*dev));
 	int rc;
 
-	if (fd < 0 ? !ctx->backend->device_open : !ctx->backend->device_bind) {
-		ctx_err(ctx, "the %s backend cannot bind device files",
-			ctx->backend->name);
-		return -EOPNOTSUPP;
-	}
-	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
 	dev->regions = calloc(1, sizeof(*dev->regions));
@@ -437,8 +430,34 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	}
 	dev->ctx = ctx;
 	dev->fd = fd;
-	dev->owns_fd = owns_fd;
 	list_init(&dev->ctx_node);
+	*out = dev;
+	return 0;
+}
+
+/* Bind @fd (checked to be @t's file) and make the handle. On failure the
+ * caller still has the fd. With @fd -1, the backend opens the device
+ * (device_open: type1, through its group). */
+static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
+			 const struct target *t,
+			 const struct iommufd_device_opts *opts,
+			 struct iommufd_device **out)
+{
+	struct iommufd_device *dev;
+	int rc;
+
+	rc = ctx_lu_busy(ctx, "device open");
+	if (rc)
+		return rc;
+	if (fd < 0 ? !ctx->backend->device_open : !ctx->backend->device_bind) {
+		ctx_err(ctx, "the %s backend cannot bind device files",
+			ctx->backend->name);
+		return -EOPNOTSUPP;
+	}
+	rc = device_alloc(ctx, fd, &dev);
+	if (rc)
+		return rc;
+	dev->owns_fd = owns_fd;
 	snprintf(dev->name, sizeof(dev->name), "%s", t->name);
 	memcpy(dev->pci_addr, t->pci, sizeof(dev->pci_addr));
 
@@ -466,6 +485,30 @@ static int device_create(struct iommufd_ctx *ctx, int fd, bool owns_fd,
 	if (fd >= 0)
 		ctx_dbg(ctx, "%s: vfio%u bound, devid %u", dev->name, t->index,
 			dev->devid);
+	*out = dev;
+	return 0;
+}
+
+int device_restore(struct iommufd_ctx *ctx, int fd, uint32_t devid,
+		   const char *name, const char *pci_addr,
+		   struct iommufd_ioas *ioas, struct iommufd_hwpt *hwpt,
+		   uint32_t pt_id, struct iommufd_device **out)
+{
+	struct iommufd_device *dev;
+	int rc;
+
+	rc = device_alloc(ctx, fd, &dev);
+	if (rc)
+		return rc;
+	dev->devid = devid;
+	copy_cut(dev->name, sizeof(dev->name), name);
+	copy_cut(dev->pci_addr, sizeof(dev->pci_addr), pci_addr);
+	pthread_mutex_lock(&ctx->objects_lock);
+	if (ioas)
+		set_rid(dev, ioas, hwpt, pt_id);
+	list_add_tail(&ctx->device_list, &dev->ctx_node);
+	pthread_mutex_unlock(&ctx->objects_lock);
+	ctx_dbg(ctx, "%s: taken over, devid %u", dev->name, devid);
 	*out = dev;
 	return 0;
 }
@@ -612,8 +655,12 @@ static void drop_pasid(struct iommufd_device *dev,
 static void device_free_locked(struct iommufd_device *dev)
 {
 	struct iommufd_ctx *ctx = dev->ctx;
+	bool kernel = !ctx_handed_over(ctx);
 
 	list_del(&dev->ctx_node);
+	if (ctx->lu_prepared)
+		ctx_err(ctx, "%s: freed while a live update is prepared: the saved description names it still",
+			dev->name);
 	/* An adopted fd the caller keeps would go on logging. */
 	tracking_device_release_locked(dev);
 	/*
@@ -621,10 +668,11 @@ static void device_free_locked(struct iommufd_device *dev)
 	 * keeps the file (and with it the attachment) alive past close, and
 	 * its HWPT could not be destroyed. Failures only leave the kernel
 	 * holding what close (or, for an adopted fd, its owner) releases.
+	 * Handed over, the attachments are the new process's.
 	 */
-	for (size_t i = 0; i < dev->nr_pasids; i++)
+	for (size_t i = 0; kernel && i < dev->nr_pasids; i++)
 		ctx->backend->device_detach(dev, &dev->pasids[i].pasid);
-	if (dev->ioas)
+	if (kernel && dev->ioas)
 		ctx->backend->device_detach(dev, NULL);
 	if (dev->owns_fd)
 		kernel_close(&ctx->kernel, dev->fd);
@@ -700,7 +748,9 @@ IOMMUFD_EXPORT int iommufd_device_attach_ioas(struct iommufd_device *dev,
 	if (!dev || !ioas || ioas->ctx != dev->ctx)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->ctx->objects_lock);
-	rc = attach_rid(dev, ioas, NULL, false);
+	rc = ctx_lu_busy(dev->ctx, "device attach");
+	if (!rc)
+		rc = attach_rid(dev, ioas, NULL, false);
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
 	return rc;
 }
@@ -713,7 +763,9 @@ IOMMUFD_EXPORT int iommufd_device_attach_hwpt(struct iommufd_device *dev,
 	if (!dev || !hwpt || hwpt->ctx != dev->ctx)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->ctx->objects_lock);
-	rc = attach_rid(dev, hwpt->ioas, hwpt, false);
+	rc = ctx_lu_busy(dev->ctx, "device attach");
+	if (!rc)
+		rc = attach_rid(dev, hwpt->ioas, hwpt, false);
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
 	return rc;
 }
@@ -727,7 +779,9 @@ IOMMUFD_EXPORT int iommufd_device_detach(struct iommufd_device *dev)
 	pthread_mutex_lock(&dev->ctx->objects_lock);
 	/* Asked even when the library thinks the device is detached: a
 	 * detached device's detach is a no-op for the kernel too. */
-	rc = dev->ctx->backend->device_detach(dev, NULL);
+	rc = ctx_lu_busy(dev->ctx, "device detach");
+	if (!rc)
+		rc = dev->ctx->backend->device_detach(dev, NULL);
 	if (!rc)
 		set_rid(dev, NULL, NULL, 0);
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
@@ -751,6 +805,9 @@ IOMMUFD_EXPORT int iommufd_device_attach_pasid(struct iommufd_device *dev,
 		return -EOPNOTSUPP;
 	}
 	pthread_mutex_lock(&ctx->objects_lock);
+	rc = ctx_lu_busy(ctx, "device attach_pasid");
+	if (rc)
+		goto out;
 	p = find_pasid(dev, pasid);
 	if (!p) {
 		/* Room first, so the record cannot fail after the kernel
@@ -802,7 +859,9 @@ IOMMUFD_EXPORT int iommufd_device_detach_pasid(struct iommufd_device *dev,
 		return -EOPNOTSUPP;
 	}
 	pthread_mutex_lock(&ctx->objects_lock);
-	rc = ctx->backend->device_detach(dev, &pasid);
+	rc = ctx_lu_busy(ctx, "device detach_pasid");
+	if (!rc)
+		rc = ctx->backend->device_detach(dev, &pasid);
 	if (!rc) {
 		p = find_pasid(dev, pasid);
 		if (p)
@@ -946,7 +1005,9 @@ IOMMUFD_EXPORT int iommufd_device_attach(struct iommufd_device *dev,
 	    (flags & ~(uint32_t)ATTACH_FLAGS_ALL))
 		return -EINVAL;
 	pthread_mutex_lock(&dev->ctx->objects_lock);
-	rc = attach_vmm(dev, ioas, flags, &hwpt);
+	rc = ctx_lu_busy(dev->ctx, "device attach");
+	if (!rc)
+		rc = attach_vmm(dev, ioas, flags, &hwpt);
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
 	if (!rc && out_hwpt)
 		*out_hwpt = hwpt;

@@ -78,9 +78,30 @@ int hwpt_alloc_locked(struct iommufd_device *dev, struct iommufd_ioas *ioas,
 	return 0;
 }
 
+int hwpt_restore(struct iommufd_ioas *ioas, uint32_t id, uint32_t flags,
+		 bool lib_owned, struct iommufd_hwpt **out)
+{
+	struct iommufd_hwpt *hwpt = calloc(1, sizeof(*hwpt));
+
+	if (!hwpt)
+		return -ENOMEM;
+	hwpt->ctx = ioas->ctx;
+	hwpt->ioas = ioas;
+	hwpt->id = id;
+	hwpt->flags = flags;
+	hwpt->lib_owned = lib_owned;
+	pthread_mutex_lock(&ioas->ctx->objects_lock);
+	hwpt_link(hwpt);
+	pthread_mutex_unlock(&ioas->ctx->objects_lock);
+	*out = hwpt;
+	return 0;
+}
+
 int hwpt_destroy_locked(struct iommufd_hwpt *hwpt)
 {
-	int rc = hwpt->ctx->backend->hwpt_destroy(hwpt);
+	/* Handed over: the HWPT is the new process's; forget ours. */
+	int rc = ctx_handed_over(hwpt->ctx) ? 0 :
+		 hwpt->ctx->backend->hwpt_destroy(hwpt);
 
 	if (rc)
 		return rc;
@@ -142,6 +163,9 @@ IOMMUFD_EXPORT int iommufd_hwpt_new(struct iommufd_device *dev,
 		return -EINVAL;
 	/* Where the context knows the kernel lacks the flag, say so rather
 	 * than let a bare EOPNOTSUPP come back. */
+	rc = ctx_lu_busy(ctx, "HWPT new");
+	if (rc)
+		return rc;
 	if ((flags & IOMMUFD_HWPT_DIRTY_TRACKING) &&
 	    !iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_DIRTY_TRACKING)) {
 		ctx_err(ctx, "%s: dirty-tracking HWPTs need Linux 6.7", dev->name);
@@ -175,7 +199,9 @@ IOMMUFD_EXPORT int iommufd_hwpt_destroy(struct iommufd_hwpt *hwpt)
 		return -EINVAL;
 	ctx = hwpt->ctx;
 	pthread_mutex_lock(&ctx->objects_lock);
-	rc = hwpt_destroy_locked(hwpt);
+	rc = ctx_handed_over(ctx) ? 0 : ctx_lu_busy(ctx, "HWPT destroy");
+	if (!rc)
+		rc = hwpt_destroy_locked(hwpt);
 	pthread_mutex_unlock(&ctx->objects_lock);
 	return rc;
 }

@@ -65,6 +65,19 @@ struct iommufd_ctx {
 
 	uint64_t features;		/* bit n = enum iommufd_feature n */
 
+	/* Live update (liveupdate.c). lu_prepared: between prepare and abort
+	 * or handoff, calls that change objects or mappings fail -EBUSY.
+	 * handed_over: another process owns the kernel objects now; freeing
+	 * only closes fds, no unmap, detach or destroy reaches the kernel. */
+	bool lu_prepared;
+	bool handed_over;
+	/* Fds a live update handed to this context beyond ctx->fd and the
+	 * devices' (the files its mappings name, the backend's own):
+	 * closed by iommufd_ctx_free(), after the backend's ctx_release,
+	 * which must not close them itself. */
+	int *lu_fds;
+	size_t nr_lu_fds;
+
 	pthread_mutex_t objects_lock;
 	struct list_node ioas_list;	/* struct iommufd_ioas.ctx_node */
 	/* struct iommufd_device.ctx_node. objects_lock also guards every
@@ -110,6 +123,26 @@ static inline void ctx_set_feature(struct iommufd_ctx *ctx,
 IOMMUFD_EXPORT int iommufd__ctx_new_on_kernel(const struct iommufd_kernel *k,
 					      const struct iommufd_ctx_opts *opts,
 					      struct iommufd_ctx **out);
+
+/* liveupdate.c: 0, or -EBUSY (logged, naming @call) while a live update
+ * is prepared or after the context was handed over: no object or mapping
+ * may change under a description that is, or was, the truth. */
+int ctx_lu_busy(struct iommufd_ctx *ctx, const char *call);
+/* Another process owns the kernel objects: free memory, close fds, and
+ * leave the kernel alone. */
+static inline bool ctx_handed_over(const struct iommufd_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->handed_over, __ATOMIC_ACQUIRE);
+}
+
+/* ctx.c, for a live update's new process: a context over the inherited
+ * @fd of a @kind backend (type1 covers vfio-compat), set up and probed
+ * without creating any kernel object. The fd is not owned (owns_fd false)
+ * until the caller says so. */
+int ctx_new_inherited(const struct iommufd_kernel *k,
+		      enum iommufd_backend kind, int fd,
+		      const struct iommufd_ctx_opts *opts,
+		      struct iommufd_ctx **out);
 
 /* ioas.c: context teardown destroys what the caller left behind. */
 void ioas_free_all(struct iommufd_ctx *ctx);
@@ -177,6 +210,30 @@ struct iommufd_device {
 	/* DMA logging state (tracking.c), under ctx->objects_lock. */
 	struct dma_logging *logging;
 };
+
+/*
+ * Live update's rebuild (liveupdate.c), no kernel call: an IOAS with the
+ * kernel's @id on ctx's list; a LIVE table entry (@fd -1: memory at
+ * @backing, else the file's fd in this process and its offset); its
+ * allow-list; a HWPT on @ioas's list; a device over @fd (not owned until
+ * dev->owns_fd is set) attached as described (@ioas NULL: detached).
+ */
+int ioas_restore(struct iommufd_ctx *ctx, uint32_t id,
+		 struct iommufd_ioas **out);
+int ioas_restore_map(struct iommufd_ioas *ioas, uint64_t iova,
+		     uint64_t length, int fd, uint64_t backing, uint32_t prot);
+int ioas_restore_allowed(struct iommufd_ioas *ioas,
+			 const struct iommufd_iova_range *ranges, size_t nr);
+/* ioas.c: the allow-list last set (iommufd_ioas_allow_iovas()), copied
+ * (*out malloc'd, NULL when empty). */
+int ioas_get_allowed(struct iommufd_ioas *ioas,
+		     struct iommufd_iova_range **out, size_t *nr);
+int hwpt_restore(struct iommufd_ioas *ioas, uint32_t id, uint32_t flags,
+		 bool lib_owned, struct iommufd_hwpt **out);
+int device_restore(struct iommufd_ctx *ctx, int fd, uint32_t devid,
+		   const char *name, const char *pci_addr,
+		   struct iommufd_ioas *ioas, struct iommufd_hwpt *hwpt,
+		   uint32_t pt_id, struct iommufd_device **out);
 
 /* device.c, hwpt.c: context teardown, in this order, before ioas_free_all():
  * devices (which drops their HWPTs' users), then the HWPTs left. */

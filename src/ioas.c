@@ -183,21 +183,20 @@ static void fill_mapping(const struct mt_entry *e, struct iommufd_mapping *m)
 static void ioas_release(struct iommufd_ioas *ioas)
 {
 	maptable_clear(&ioas->table);
+	free(ioas->allowed);
 	pthread_cond_destroy(&ioas->wait_cond);
 	pthread_mutex_destroy(&ioas->wait_lock);
 	pthread_rwlock_destroy(&ioas->lock);
 	free(ioas);
 }
 
-IOMMUFD_EXPORT int iommufd_ioas_new(struct iommufd_ctx *ctx,
-				    struct iommufd_ioas **out)
+/* The handle without its kernel object; freed with ioas_release(). */
+static int ioas_create(struct iommufd_ctx *ctx, struct iommufd_ioas **out)
 {
 	struct iommufd_ioas *ioas;
 	pthread_rwlockattr_t attr;
 	int rc;
 
-	if (!ctx || !out)
-		return -EINVAL;
 	ioas = calloc(1, sizeof(*ioas));
 	if (!ioas)
 		return -ENOMEM;
@@ -220,26 +219,117 @@ IOMMUFD_EXPORT int iommufd_ioas_new(struct iommufd_ctx *ctx,
 	rc = -pthread_cond_init(&ioas->wait_cond, NULL);
 	if (rc)
 		goto err_mutex;
-
-	rc = ctx->backend->ioas_alloc(ioas);
-	if (rc)
-		goto err_cond;
-
-	pthread_mutex_lock(&ctx->objects_lock);
-	list_add_tail(&ctx->ioas_list, &ioas->ctx_node);
-	pthread_mutex_unlock(&ctx->objects_lock);
-	ctx_dbg(ctx, "IOAS %u created", ioas->id);
 	*out = ioas;
 	return 0;
 
-err_cond:
-	pthread_cond_destroy(&ioas->wait_cond);
 err_mutex:
 	pthread_mutex_destroy(&ioas->wait_lock);
 err_rwlock:
 	pthread_rwlock_destroy(&ioas->lock);
 err_free:
 	free(ioas);
+	return rc;
+}
+
+IOMMUFD_EXPORT int iommufd_ioas_new(struct iommufd_ctx *ctx,
+				    struct iommufd_ioas **out)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (!ctx || !out)
+		return -EINVAL;
+	rc = ctx_lu_busy(ctx, "IOAS new");
+	if (rc)
+		return rc;
+	rc = ioas_create(ctx, &ioas);
+	if (rc)
+		return rc;
+	rc = ctx->backend->ioas_alloc(ioas);
+	if (rc) {
+		ioas_release(ioas);
+		return rc;
+	}
+	pthread_mutex_lock(&ctx->objects_lock);
+	list_add_tail(&ctx->ioas_list, &ioas->ctx_node);
+	pthread_mutex_unlock(&ctx->objects_lock);
+	ctx_dbg(ctx, "IOAS %u created", ioas->id);
+	*out = ioas;
+	return 0;
+}
+
+int ioas_restore(struct iommufd_ctx *ctx, uint32_t id,
+		 struct iommufd_ioas **out)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	rc = ioas_create(ctx, &ioas);
+	if (rc)
+		return rc;
+	ioas->id = id;
+	pthread_mutex_lock(&ctx->objects_lock);
+	list_add_tail(&ctx->ioas_list, &ioas->ctx_node);
+	pthread_mutex_unlock(&ctx->objects_lock);
+	ctx_dbg(ctx, "IOAS %u taken over", id);
+	*out = ioas;
+	return 0;
+}
+
+int ioas_restore_map(struct iommufd_ioas *ioas, uint64_t iova,
+		     uint64_t length, int fd, uint64_t backing, uint32_t prot)
+{
+	struct mt_entry e = {
+		.iova = iova,
+		.length = length,
+		.backing = backing,
+		.fd = fd,
+		.prot = (uint8_t)(prot & MAP_PROT),
+		.state = MT_LIVE,
+	};
+	int rc;
+
+	write_lock(ioas);
+	rc = maptable_insert(&ioas->table, &e, NULL, NULL);
+	unlock(ioas);
+	return rc;
+}
+
+static int ranges_dup(const struct iommufd_iova_range *ranges, size_t nr,
+		      struct iommufd_iova_range **out)
+{
+	*out = NULL;
+	if (!nr)
+		return 0;
+	*out = malloc(nr * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, ranges, nr * sizeof(**out));
+	return 0;
+}
+
+int ioas_restore_allowed(struct iommufd_ioas *ioas,
+			 const struct iommufd_iova_range *ranges, size_t nr)
+{
+	struct iommufd_iova_range *v;
+	int rc = ranges_dup(ranges, nr, &v);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&ioas->ctx->objects_lock);
+	free(ioas->allowed);
+	ioas->allowed = v;
+	ioas->nr_allowed = nr;
+	pthread_mutex_unlock(&ioas->ctx->objects_lock);
+	return 0;
+}
+
+int ioas_get_allowed(struct iommufd_ioas *ioas,
+		     struct iommufd_iova_range **out, size_t *nr)
+{
+	int rc = ranges_dup(ioas->allowed, ioas->nr_allowed, out);
+
+	*nr = rc ? 0 : ioas->nr_allowed;
 	return rc;
 }
 
@@ -253,9 +343,14 @@ IOMMUFD_EXPORT int iommufd_ioas_destroy(struct iommufd_ioas *ioas)
 	if (held_by_me(ioas))
 		return -EDEADLK;
 	ctx = ioas->ctx;
-	rc = ctx->backend->ioas_destroy(ioas);
-	if (rc)
-		return rc;
+	/* Handed over: the IOAS is the new process's; forget ours. */
+	if (!ctx_handed_over(ctx)) {
+		rc = ctx_lu_busy(ctx, "IOAS destroy");
+		if (!rc)
+			rc = ctx->backend->ioas_destroy(ioas);
+		if (rc)
+			return rc;
+	}
 	pthread_mutex_lock(&ctx->objects_lock);
 	list_del(&ioas->ctx_node);
 	pthread_mutex_unlock(&ctx->objects_lock);
@@ -274,8 +369,10 @@ void ioas_free_all(struct iommufd_ctx *ctx)
 		int rc;
 
 		list_del(&ioas->ctx_node);
-		/* An adopted fd outlives us: leave nothing behind in it. */
-		rc = ctx->backend->ioas_destroy(ioas);
+		/* An adopted fd outlives us: leave nothing behind in it
+		 * (unless another process owns it all now). */
+		rc = ctx_handed_over(ctx) ? 0 :
+					    ctx->backend->ioas_destroy(ioas);
 		if (rc)
 			ctx_warn(ctx, "IOAS %u left in the kernel at context free: %d",
 				 ioas->id, rc);
@@ -326,6 +423,12 @@ static int map_claim(struct iommufd_ioas *ioas, struct mt_entry *e, bool *fixed)
 			wait_change(ioas);
 			continue;
 		}
+		/* Checked here, under the lock and after any exclusive owner
+		 * (a live update's prepare drains the IOAS so): a map that
+		 * passes is one the prepare waits for. */
+		rc = ctx_lu_busy(ioas->ctx, "IOAS map");
+		if (rc)
+			return rc;
 		if (!*fixed && ioas->ctx->backend->ioas_choose_iova) {
 			rc = ioas->ctx->backend->ioas_choose_iova(ioas, e);
 			if (rc)
@@ -592,11 +695,15 @@ static int unmap_claim(struct iommufd_ioas *ioas, uint64_t first,
 		struct mt_iter it;
 		struct mt_entry *e;
 		bool busy = false, split = false, any = false;
+		int rc;
 
 		if (ioas->exclusive) {
 			wait_change(ioas);
 			continue;
 		}
+		rc = ctx_lu_busy(ioas->ctx, "IOAS unmap");
+		if (rc)
+			return rc;
 		for (e = maptable_seek(&ioas->table, first, &it);
 		     e && e->iova <= last; e = maptable_next(&it)) {
 			bool inside = e->iova >= first && mt_last(e) <= last;
@@ -749,6 +856,11 @@ IOMMUFD_EXPORT int iommufd_ioas_unmap_all(struct iommufd_ioas *ioas,
 	write_lock(ioas);
 	while (ioas->exclusive)
 		wait_change(ioas);
+	rc = ctx_lu_busy(ioas->ctx, "IOAS unmap all");
+	if (rc) {
+		unlock(ioas);
+		return rc;
+	}
 	ioas->exclusive = true;
 	while (ioas->inflight)
 		wait_change(ioas);
@@ -942,21 +1054,46 @@ IOMMUFD_EXPORT int iommufd_ioas_allow_iovas(struct iommufd_ioas *ioas,
 					    const struct iommufd_iova_range *ranges,
 					    size_t nr)
 {
+	struct iommufd_ctx *ctx;
+	struct iommufd_iova_range *v;
+	int rc;
+
 	if (!ioas || (nr && !ranges) || nr > UINT32_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < nr; i++)
 		if (ranges[i].start > ranges[i].last)
 			return -EINVAL;
-	return ioas->ctx->backend->ioas_allow_iovas(ioas, ranges, nr);
+	ctx = ioas->ctx;
+	/* Kept for a live update's description: the kernel cannot say. */
+	rc = ranges_dup(ranges, nr, &v);
+	if (rc)
+		return rc;
+	rc = ctx_lu_busy(ctx, "IOAS allow_iovas");
+	if (!rc)
+		rc = ctx->backend->ioas_allow_iovas(ioas, ranges, nr);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	pthread_mutex_lock(&ctx->objects_lock);
+	free(ioas->allowed);
+	ioas->allowed = v;
+	ioas->nr_allowed = nr;
+	pthread_mutex_unlock(&ctx->objects_lock);
+	return 0;
 }
 
 IOMMUFD_EXPORT int iommufd_ioas_set_huge_pages(struct iommufd_ioas *ioas,
 					       bool enable)
 {
 	uint64_t val = enable;
+	int rc;
 
 	if (!ioas)
 		return -EINVAL;
+	rc = ctx_lu_busy(ioas->ctx, "IOAS set_huge_pages");
+	if (rc)
+		return rc;
 	return ioas->ctx->backend->option(ioas->ctx, IOMMU_OPTION_HUGE_PAGES,
 					  IOMMU_OPTION_OP_SET, ioas->id, &val);
 }

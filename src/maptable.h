@@ -124,6 +124,10 @@ struct iommufd_ioas {
 	/* The HWPTs serving this IOAS, under ctx->objects_lock (hwpt.c). */
 	struct iommufd_hwpt *hwpts;
 	void *priv;			/* the backend's (type1: its containers) */
+	/* The allow-list last set, for a live update's description; under
+	 * ctx->objects_lock. */
+	struct iommufd_iova_range *allowed;
+	size_t nr_allowed;
 
 	pthread_rwlock_t lock;		/* guards every field below */
 	struct maptable table;

@@ -452,7 +452,9 @@ IOMMUFD_EXPORT int iommufd_hwpt_set_dirty_tracking(struct iommufd_hwpt *hwpt,
 	if (!hwpt)
 		return -EINVAL;
 	pthread_mutex_lock(&hwpt->ctx->objects_lock);
-	rc = hwpt_dirty_set_locked(hwpt, enable);
+	rc = ctx_lu_busy(hwpt->ctx, "HWPT dirty tracking");
+	if (!rc)
+		rc = hwpt_dirty_set_locked(hwpt, enable);
 	pthread_mutex_unlock(&hwpt->ctx->objects_lock);
 	return rc;
 }
@@ -743,6 +745,11 @@ IOMMUFD_EXPORT int iommufd_ioas_set_dirty_tracking(struct iommufd_ioas *ioas,
 		return -EINVAL;
 	ctx = ioas->ctx;
 	pthread_mutex_lock(&ctx->objects_lock);
+	rc = ctx_lu_busy(ctx, "IOAS dirty tracking");
+	if (rc) {
+		pthread_mutex_unlock(&ctx->objects_lock);
+		return rc;
+	}
 	if (dirty_by_container(ctx)) {
 		rc = container_set_locked(ioas, enable);
 		pthread_mutex_unlock(&ctx->objects_lock);
@@ -1327,7 +1334,9 @@ void tracking_device_release_locked(struct iommufd_device *dev)
 {
 	if (!dev->logging)
 		return;
-	if (dev->logging->active && dma_logging_stop_locked(dev))
+	/* Handed over, the device's logging is the new process's. */
+	if (dev->logging->active &&
+	    (ctx_handed_over(dev->ctx) || dma_logging_stop_locked(dev)))
 		free(dev->logging->ranges);
 	free(dev->logging);
 	dev->logging = NULL;
@@ -1419,7 +1428,9 @@ iommufd_device_dma_logging_start(struct iommufd_device *dev,
 			return -EINVAL;
 	}
 	pthread_mutex_lock(&dev->ctx->objects_lock);
-	rc = dma_logging_start_locked(dev, OPTS_GET(opts, page_size, 0),
+	rc = ctx_lu_busy(dev->ctx, "DMA logging start");
+	if (!rc)
+		rc = dma_logging_start_locked(dev, OPTS_GET(opts, page_size, 0),
 				      OPTS_GET(opts, max_ranges, 0),
 				      OPTS_GET(opts, ranges, NULL),
 				      OPTS_GET(opts, nr_ranges, 0));
@@ -1434,7 +1445,9 @@ IOMMUFD_EXPORT int iommufd_device_dma_logging_stop(struct iommufd_device *dev)
 	if (!dev)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->ctx->objects_lock);
-	rc = dma_logging_stop_locked(dev);
+	rc = ctx_lu_busy(dev->ctx, "DMA logging stop");
+	if (!rc)
+		rc = dma_logging_stop_locked(dev);
 	pthread_mutex_unlock(&dev->ctx->objects_lock);
 	return rc;
 }

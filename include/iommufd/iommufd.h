@@ -11,5 +11,6 @@
 #include <iommufd/discovery.h>
 #include <iommufd/dirty.h>
 #include <iommufd/tracking.h>
+#include <iommufd/liveupdate.h>
 
 #endif

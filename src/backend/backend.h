@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <iommufd/ctx.h>
+
 struct iommufd_ctx;
 struct iommufd_ioas;
 struct iommufd_iova_range;
@@ -31,6 +33,8 @@ struct iommufd_irq_info;
 struct iommufd_ioas_limits;
 struct mt_entry;
 struct vfio_reset_info;
+struct lu_check;
+struct lu_desc;
 
 struct iommufd_backend_ops {
 	const char *name;
@@ -159,7 +163,46 @@ struct iommufd_backend_ops {
 				uint64_t length, uint64_t page_size,
 				uint64_t *data, size_t words,
 				uint64_t *unmapped);
+
+	/*
+	 * Live update (liveupdate.c, lu-desc.h). A backend without lu_save
+	 * cannot be updated (the check says so). Each is all or nothing.
+	 *
+	 * lu_check: report what of this backend blocks an update (missing
+	 * kernel features, state it cannot carry) with lu_check_feature() /
+	 * lu_check_state(); under objects_lock.
+	 * lu_quiesce: the old process, check passed: stop the kernel using
+	 * this process's addresses (type1: UNMAP_DMA with VADDR for every
+	 * mapping of every container); NULL: nothing to do (iommufd).
+	 * lu_unquiesce: undo it at abort (type1: MAP_DMA with VADDR at the
+	 * old vaddrs).
+	 * lu_save: add the backend's fds (lu_desc_add_fd(LU_FD_BACKEND or
+	 * LU_FD_CTX)) and its section (backend_data) to @d, whose generic
+	 * part (IOAS, maps, HWPTs, devices) is filled already.
+	 * lu_restore: the new process; ctx->fd, the IOAS (ids, tables whose
+	 * file entries hold this process's fd numbers), HWPTs and devices
+	 * (fds, devids, attachments) are rebuilt without any kernel call:
+	 * rebuild ctx->backend_priv, each ioas->priv and dev->priv from
+	 * @d. No kernel call that changes anything; failure frees what it
+	 * made.
+	 * lu_takeover: make this process the owner of the DMA: iommufd:
+	 * IOMMU_IOAS_CHANGE_PROCESS; type1: mmap each file range and
+	 * MAP_DMA with VADDR. On failure nothing changed in the kernel.
+	 */
+	void (*lu_check)(struct iommufd_ctx *ctx, struct lu_check *chk);
+	int (*lu_quiesce)(struct iommufd_ctx *ctx);
+	int (*lu_unquiesce)(struct iommufd_ctx *ctx);
+	int (*lu_save)(struct iommufd_ctx *ctx, struct lu_desc *d);
+	int (*lu_restore)(struct iommufd_ctx *ctx, const struct lu_desc *d);
+	int (*lu_takeover)(struct iommufd_ctx *ctx);
 };
+
+/* liveupdate.c, for lu_check: one blocker each. @what is a printf format. */
+void lu_check_feature(struct lu_check *chk, enum iommufd_feature feature,
+		      const char *what, ...)
+	__attribute__((format(printf, 3, 4)));
+void lu_check_state(struct lu_check *chk, const char *what, ...)
+	__attribute__((format(printf, 2, 3)));
 
 extern const struct iommufd_backend_ops iommufd_backend_iommufd;
 extern const struct iommufd_backend_ops iommufd_backend_type1;

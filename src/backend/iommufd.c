@@ -673,6 +673,68 @@ static int iommufd_hwpt_get_dirty_bitmap_op(struct iommufd_hwpt *hwpt,
 	return IOCTL(hwpt->ctx, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
 }
 
+/* ---- live update ---- */
+
+/*
+ * The kernel objects stay where they are: the new process inherits the
+ * iommufd and the device fds, so nothing needs quiescing, and the only
+ * kernel call is the takeover. Pages are pinned by file, not by address
+ * (MAP_FILE), which is what lets the charge move with
+ * IOMMU_IOAS_CHANGE_PROCESS.
+ */
+static void iommufd_lu_check_op(struct iommufd_ctx *ctx, struct lu_check *chk)
+{
+	if (!iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_IOAS_MAP_FILE))
+		lu_check_feature(chk, IOMMUFD_FEATURE_IOAS_MAP_FILE,
+				 "this kernel has no IOMMU_IOAS_MAP_FILE (Linux 6.13): no mapping can move to another process");
+	if (!iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_CHANGE_PROCESS))
+		lu_check_feature(chk, IOMMUFD_FEATURE_CHANGE_PROCESS,
+				 "this kernel has no IOMMU_IOAS_CHANGE_PROCESS (Linux 6.14): the new process could not take the pinned memory over");
+}
+
+/* The context's fd is in the description already (liveupdate.c): an
+ * iommufd has nothing of its own to add. */
+static int iommufd_lu_save_op(struct iommufd_ctx *ctx, struct lu_desc *d)
+{
+	(void)ctx;
+	(void)d;
+	return 0;
+}
+
+static int iommufd_lu_restore_op(struct iommufd_ctx *ctx,
+				 const struct lu_desc *d)
+{
+	(void)d;
+	if (!iommufd_ctx_has_feature(ctx, IOMMUFD_FEATURE_CHANGE_PROCESS)) {
+		ctx_err(ctx, "live update: this kernel has no IOMMU_IOAS_CHANGE_PROCESS (Linux 6.14)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int iommufd_lu_takeover_op(struct iommufd_ctx *ctx)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+	int rc = kernel_ioctl(&ctx->kernel, ctx->fd, IOMMU_IOAS_CHANGE_PROCESS,
+			      &cmd);
+
+	if (!rc)
+		return 0;
+	/* The kernel's own words are too terse for what went wrong here. */
+	if (rc == -EINVAL)
+		ctx_err(ctx, "IOMMU_IOAS_CHANGE_PROCESS: %s: a mapping of this iommufd was not made with IOMMU_IOAS_MAP_FILE (made behind the library's back?)",
+			strerror(-rc));
+	else if (rc == -ENOMEM)
+		ctx_err(ctx, "IOMMU_IOAS_CHANGE_PROCESS: %s: this process cannot be charged the pinned pages (RLIMIT_MEMLOCK?); the old process keeps them",
+			strerror(-rc));
+	else if (rc == -ENOTTY || rc == -EOPNOTSUPP)
+		ctx_err(ctx, "IOMMU_IOAS_CHANGE_PROCESS: %s: this kernel cannot change the owning process (Linux 6.14)",
+			strerror(-rc));
+	else
+		ctx_log_kernel_error(ctx, "IOMMU_IOAS_CHANGE_PROCESS", rc);
+	return rc;
+}
+
 const struct iommufd_backend_ops iommufd_backend_iommufd = {
 	.name = "iommufd",
 	.probe = iommufd_probe,
@@ -693,4 +755,8 @@ const struct iommufd_backend_ops iommufd_backend_iommufd = {
 	.hwpt_destroy = iommufd_hwpt_destroy_op,
 	.hwpt_set_dirty_tracking = iommufd_hwpt_set_dirty_tracking_op,
 	.hwpt_get_dirty_bitmap = iommufd_hwpt_get_dirty_bitmap_op,
+	.lu_check = iommufd_lu_check_op,
+	.lu_save = iommufd_lu_save_op,
+	.lu_restore = iommufd_lu_restore_op,
+	.lu_takeover = iommufd_lu_takeover_op,
 };

@@ -78,6 +78,7 @@
 #include <linux/vfio.h>
 
 #include "../internal.h"
+#include "../lu-desc.h"
 #include "../maptable.h"
 
 #define CONTAINER_PATH "/dev/vfio/vfio"
@@ -135,9 +136,17 @@ struct t1_group {
 	 * close of its last member.
 	 */
 	struct t1_group *share;
+	/* Rebuilt by a live update: fd and container belong to the context
+	 * (ctx->lu_fds closes them), so that a failed restore leaves them to
+	 * the description for a retry. */
+	bool borrowed;
 };
 
 struct t1_ioas {
+	struct iommufd_ioas *ioas;
+	/* On t1_ctx.ioas (under its lock): after a handoff ioas.c frees the
+	 * IOAS without ioas_destroy, and ctx_release frees what is left. */
+	struct list_node node;
 	/* groups[] and allowed, for readers outside the table protocol;
 	 * changed only with it held and the IOAS owned exclusively. */
 	pthread_mutex_t lock;
@@ -161,6 +170,11 @@ struct t1_ctx {
 	struct iommufd_iova_range *resv;
 	size_t nr_resv;
 	uint32_t next_ioas_id;		/* atomic */
+	struct list_node ioas;		/* struct t1_ioas.node, under lock */
+	/* Live update: every bound container's vaddrs are invalid (from
+	 * lu_quiesce, or inherited by lu_restore, to lu_unquiesce or
+	 * lu_takeover). Under ctx->objects_lock. */
+	bool quiesced;
 };
 
 static struct t1_ctx *T1(struct iommufd_ctx *ctx)
@@ -615,6 +629,21 @@ static void resv_refresh(struct iommufd_ctx *ctx)
 
 /* ---- the context ---- */
 
+static struct t1_ctx *t1_ctx_alloc(void)
+{
+	struct t1_ctx *t1 = calloc(1, sizeof(*t1));
+
+	if (!t1)
+		return NULL;
+	pthread_mutex_init(&t1->lock, NULL);
+	pthread_mutex_init(&t1->resv_lock, NULL);
+	list_init(&t1->groups);
+	list_init(&t1->ioas);
+	return t1;
+}
+
+static void t1_ioas_free(struct iommufd_ctx *ctx, struct t1_ioas *t);
+
 static int t1_ctx_init(struct iommufd_ctx *ctx)
 {
 	struct iommu_destroy probe = { .size = sizeof(probe), .id = 0 };
@@ -627,12 +656,9 @@ static int t1_ctx_init(struct iommufd_ctx *ctx)
 			rc < 0 ? strerror(-rc) : "an unknown version");
 		return rc < 0 ? rc : -ENODEV;
 	}
-	t1 = calloc(1, sizeof(*t1));
+	t1 = t1_ctx_alloc();
 	if (!t1)
 		return -ENOMEM;
-	pthread_mutex_init(&t1->lock, NULL);
-	pthread_mutex_init(&t1->resv_lock, NULL);
-	list_init(&t1->groups);
 	ctx->backend_priv = t1;
 	/* An iommufd answers its own ioctls (ID 0: ENOENT); VFIO's container
 	 * says EINVAL to what it does not know. */
@@ -648,6 +674,11 @@ static void t1_ctx_release(struct iommufd_ctx *ctx)
 
 	if (!t1)
 		return;
+	/* IOAS ioas.c freed without ioas_destroy (handed over): only their
+	 * memory and mmaps are left. */
+	while (!list_empty(&t1->ioas))
+		t1_ioas_free(ctx, container_of(t1->ioas.next, struct t1_ioas,
+					       node));
 	pthread_mutex_destroy(&t1->lock);
 	pthread_mutex_destroy(&t1->resv_lock);
 	free(t1->resv);
@@ -735,9 +766,9 @@ static void group_free(struct iommufd_ctx *ctx, struct t1_group *g)
 {
 	/* The group leaves its container as its file closes; the last one
 	 * takes the container's IOMMU and mappings with it. */
-	if (g->fd >= 0)
+	if (g->fd >= 0 && !g->borrowed)
 		kernel_close(&ctx->kernel, g->fd);
-	if (g->container >= 0)
+	if (g->container >= 0 && !g->borrowed)
 		kernel_close(&ctx->kernel, g->container);
 	free(g->ranges);
 	free(g);
@@ -1258,6 +1289,8 @@ static int unbind_group(struct t1_group *g, bool closing)
 	uint64_t bytes = 0;
 	int rc;
 
+	/* Handed over: the mappings are the new process's to keep. */
+	closing |= ctx_handed_over(ioas->ctx);
 	rc = ioas_exclusive_begin(ioas);
 	if (rc)
 		return rc;
@@ -1430,7 +1463,9 @@ static void share_put(struct iommufd_ctx *ctx, struct t1_group *s)
 		if (t->share == s)
 			t->share = NULL;
 		pthread_mutex_unlock(&t->lock);
-		unbind_group(s, true);
+		/* A borrowed container outlives its members' group files. */
+		if (!s->borrowed || unbind_group(s, false))
+			unbind_group(s, true);
 	}
 	ctx_dbg(ctx, "IOAS %u: its shared container closed",
 		ioas ? ioas->id : 0);
@@ -1439,14 +1474,46 @@ static void share_put(struct iommufd_ctx *ctx, struct t1_group *s)
 
 /* ---- IOAS ---- */
 
-static int t1_ioas_alloc(struct iommufd_ioas *ioas)
+static struct t1_ioas *t1_ioas_new(struct iommufd_ioas *ioas)
 {
+	struct t1_ctx *t1 = T1(ioas->ctx);
 	struct t1_ioas *t = calloc(1, sizeof(*t));
 
 	if (!t)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->flock, NULL);
+	t->ioas = ioas;
+	pthread_mutex_lock(&t1->lock);
+	list_add_tail(&t1->ioas, &t->node);
+	pthread_mutex_unlock(&t1->lock);
+	return t;
+}
+
+/* Off the context's list, the mmaps of its file mappings released. */
+static void t1_ioas_free(struct iommufd_ctx *ctx, struct t1_ioas *t)
+{
+	struct t1_ctx *t1 = T1(ctx);
+
+	pthread_mutex_lock(&t1->lock);
+	list_del(&t->node);
+	pthread_mutex_unlock(&t1->lock);
+	for (size_t i = 0; i < t->nr_files; i++)
+		fmap_put(ctx, t->files[i].map);
+	pthread_mutex_destroy(&t->lock);
+	pthread_mutex_destroy(&t->flock);
+	free(t->files);
+	free(t->groups);
+	free(t->allowed);
+	free(t);
+}
+
+static int t1_ioas_alloc(struct iommufd_ioas *ioas)
+{
+	struct t1_ioas *t = t1_ioas_new(ioas);
+
+	if (!t)
+		return -ENOMEM;
 	ioas->priv = t;
 	/* No kernel object: a number of the library's. */
 	ioas->id = __atomic_add_fetch(&T1(ioas->ctx)->next_ioas_id, 1,
@@ -1467,18 +1534,15 @@ static int t1_ioas_destroy(struct iommufd_ioas *ioas)
 	pthread_mutex_lock(&t->lock);
 	busy = t->nr_groups;
 	pthread_mutex_unlock(&t->lock);
-	if (busy) {
+	if (busy && !ctx_handed_over(ioas->ctx)) {
 		ctx_dbg(ioas->ctx, "IOAS %u: devices of %zu IOMMU group(s) are attached",
 			ioas->id, busy);
 		return -EBUSY;
 	}
-	files_drop(ioas, 0, UINT64_MAX);
-	pthread_mutex_destroy(&t->lock);
-	pthread_mutex_destroy(&t->flock);
-	free(t->files);
-	free(t->groups);
-	free(t->allowed);
-	free(t);
+	/* Handed over: the containers are another process's now. */
+	for (size_t i = 0; i < busy; i++)
+		t->groups[i]->ioas = NULL;
+	t1_ioas_free(ioas->ctx, t);
 	ioas->priv = NULL;
 	return 0;
 }
@@ -1719,13 +1783,15 @@ static int t1_ioas_unmap(struct iommufd_ioas *ioas, uint64_t iova,
 	uint64_t bytes = 0;
 	int rc;
 
-	if (!t->nr_groups) {
-		/* Not realized: the table's word is the kernel's. */
+	if (!t->nr_groups || ctx_handed_over(ioas->ctx)) {
+		/* Not realized (or no longer ours): the table's word is the
+		 * kernel's. */
 		rc = table_snapshot(ioas, first, last, NULL, NULL, &bytes);
 		if (rc)
 			return rc;
 	}
-	for (size_t i = 0; i < t->nr_groups; i++) {
+	for (size_t i = 0; i < t->nr_groups && !ctx_handed_over(ioas->ctx);
+	     i++) {
 		uint64_t b = 0;
 
 		rc = all ? container_clear(ioas, t->groups[i], &b) :
@@ -1951,8 +2017,10 @@ static void group_put(struct iommufd_ctx *ctx, struct t1_group *g)
 	pthread_mutex_unlock(&t1->lock);
 	if (!last)
 		return;
-	/* Bound still (a detach failed): closing drops the mappings. */
-	if (g->ioas)
+	/* Bound still (a detach failed): closing drops the mappings. A
+	 * borrowed group file stays open, so its container is emptied here
+	 * (or at least forgotten). */
+	if (g->ioas && (!g->borrowed || unbind_group(g, false)))
 		unbind_group(g, true);
 	ctx_dbg(ctx, "IOMMU group %d: closed%s", g->id,
 		g->share ? ", out of its IOAS's shared container" :
@@ -2429,6 +2497,1054 @@ static int t1_ioas_unmap_dirty(struct iommufd_ioas *ioas, uint64_t iova,
 	return rc;
 }
 
+/* ---- live update ---- */
+
+/*
+ * The old process invalidates every vaddr of every container (UNMAP_DMA
+ * with VADDR: the mappings and their pinned pages stay, so devices behind
+ * an IOMMU go on DMAing) and the new one supplies its own (MAP_DMA with
+ * VADDR, the iova and size of each original mapping: the kernel matches
+ * them exactly). In between the kernel refuses what needs a vaddr: an
+ * emulated device's access, a group joining a container (it would pin), a
+ * second invalidation (EINVAL). Both sides go mapping by mapping from the
+ * table, except that an invalidation is one VFIO_DMA_UNMAP_FLAG_ALL where
+ * the container has it (ALL with VADDR is allowed, iova and size 0).
+ */
+
+#define T1_LU_MAGIC 0x5431554cu		/* "T1UL" */
+#define T1_LU_VERSION 1u
+#define T1_LU_GROUP 0u
+#define T1_LU_SHARE 1u
+
+static int vaddr_invalidate(struct iommufd_ctx *ctx, struct t1_group *g,
+			    uint64_t iova, uint64_t size, bool all)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.flags = VFIO_DMA_UNMAP_FLAG_VADDR |
+			 (all ? VFIO_DMA_UNMAP_FLAG_ALL : 0),
+		.iova = all ? 0 : iova,
+		.size = all ? 0 : size,
+	};
+	int rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_IOMMU_UNMAP_DMA,
+			      &u);
+
+	if (rc >= 0)
+		return 0;
+	if (rc == -EBUSY)
+		ctx_err(ctx, "IOMMU group %d: VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR: %s: an emulated (mdev) device in the container keeps the kernel from invalidating its vaddrs",
+			g->id, strerror(EBUSY));
+	else if (rc == -EINVAL)
+		ctx_err(ctx, "IOMMU group %d: VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR%s [0x%llx, +0x%llx): %s: a vaddr in the container is invalid already (an update under way?), or the kernel lacks VFIO_UPDATE_VADDR",
+			g->id, all ? "|ALL" : "", (unsigned long long)u.iova,
+			(unsigned long long)u.size, strerror(EINVAL));
+	else
+		group_log_error(ctx, g->id,
+				"VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR",
+				rc);
+	return rc;
+}
+
+static int vaddr_update(struct iommufd_ctx *ctx, struct t1_group *g,
+			uint64_t iova, uint64_t size, uint64_t vaddr)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_VADDR,	/* no READ/WRITE with it */
+		.vaddr = vaddr,
+		.iova = iova,
+		.size = size,
+	};
+	int rc = kernel_ioctl(&ctx->kernel, g->container, VFIO_IOMMU_MAP_DMA,
+			      &m);
+
+	if (rc >= 0)
+		return 0;
+	if (rc == -EINVAL || rc == -ENOENT)
+		ctx_err(ctx, "IOMMU group %d: VFIO_IOMMU_MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR [0x%llx, +0x%llx) at 0x%llx: %s: %s",
+			g->id, (unsigned long long)iova,
+			(unsigned long long)size, (unsigned long long)vaddr,
+			strerror(-rc),
+			rc == -ENOENT ? "the container has no mapping at that IOVA" :
+					"the mapping's vaddr is not invalid, or the range is not exactly one original mapping");
+	else
+		group_log_error(ctx, g->id,
+				"VFIO_IOMMU_MAP_DMA with VFIO_DMA_MAP_FLAG_VADDR",
+				rc);
+	return rc;
+}
+
+/* One IOAS in an update: owned (every entry LIVE, no container comes or
+ * goes), its table, and the vaddr each entry is to have. */
+struct lu_step {
+	struct iommufd_ioas *ioas;
+	bool owned;
+	struct mt_entry *v;
+	size_t n;
+	uint64_t *va;
+	/* lu_takeover: the new mmaps, by iova */
+	struct t1_fentry *files;
+	size_t nr_files;
+};
+
+static void lu_steps_end(struct iommufd_ctx *ctx, struct lu_step *s,
+			 size_t ns)
+{
+	for (size_t i = 0; i < ns; i++) {
+		if (s[i].owned)
+			ioas_exclusive_end(s[i].ioas);
+		for (size_t k = 0; k < s[i].nr_files; k++)
+			fmap_put(ctx, s[i].files[k].map);
+		free(s[i].files);
+		free(s[i].v);
+		free(s[i].va);
+	}
+	free(s);
+}
+
+/* Own every IOAS of @ctx and read its table; with @vaddrs, the vaddr each
+ * entry has in this process. */
+static int lu_steps_begin(struct iommufd_ctx *ctx, bool vaddrs,
+			  struct lu_step **out, size_t *nr)
+{
+	struct lu_step *s;
+	struct list_node *n;
+	size_t ns = 0, i = 0;
+	int rc = 0;
+
+	for (n = ctx->ioas_list.next; n != &ctx->ioas_list; n = n->next)
+		ns++;
+	s = calloc(ns ? ns : 1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (n = ctx->ioas_list.next; n != &ctx->ioas_list && !rc;
+	     n = n->next, i++) {
+		struct lu_step *st = &s[i];
+
+		st->ioas = container_of(n, struct iommufd_ioas, ctx_node);
+		rc = ioas_exclusive_begin(st->ioas);
+		if (rc)
+			break;
+		st->owned = true;
+		rc = table_snapshot(st->ioas, 0, UINT64_MAX, &st->v, &st->n,
+				    NULL);
+		if (!rc) {
+			st->va = calloc(st->n ? st->n : 1, sizeof(*st->va));
+			if (!st->va)
+				rc = -ENOMEM;
+		}
+		for (size_t k = 0; !rc && vaddrs && k < st->n; k++)
+			rc = entry_vaddr(st->ioas, &st->v[k], &st->va[k], NULL);
+	}
+	if (rc) {
+		lu_steps_end(ctx, s, ns);
+		return rc;
+	}
+	*out = s;
+	*nr = ns;
+	return 0;
+}
+
+/* @st's entries [0, n) in @g: invalidated, or given st->va. *done: how
+ * many went (all or none for an UNMAP_ALL). */
+static int container_apply(struct iommufd_ctx *ctx, struct lu_step *st,
+			   struct t1_group *g, bool invalidate, size_t n,
+			   size_t *done)
+{
+	int rc = 0;
+	size_t k;
+
+	*done = 0;
+	if (invalidate && g->unmap_all && n == st->n) {
+		rc = vaddr_invalidate(ctx, g, 0, 0, true);
+		if (!rc)
+			*done = n;
+		return rc;
+	}
+	for (k = 0; k < n && !rc; k++)
+		rc = invalidate ?
+			     vaddr_invalidate(ctx, g, st->v[k].iova,
+					      st->v[k].length, false) :
+			     vaddr_update(ctx, g, st->v[k].iova,
+					  st->v[k].length, st->va[k]);
+	*done = rc ? k - 1 : k;
+	return rc;
+}
+
+/* Undo container_apply() of @done entries; what cannot be undone is
+ * logged (the kernel and this process disagree from then on). */
+static void container_unapply(struct iommufd_ctx *ctx, struct lu_step *st,
+			      struct t1_group *g, bool invalidate,
+			      size_t done)
+{
+	size_t left = done;
+
+	for (size_t k = 0; k < done; k++) {
+		int rc = invalidate ?
+				 vaddr_update(ctx, g, st->v[k].iova,
+					      st->v[k].length, st->va[k]) :
+				 vaddr_invalidate(ctx, g, st->v[k].iova,
+						  st->v[k].length, false);
+
+		if (!rc)
+			left--;
+	}
+	if (left)
+		ctx_err(ctx, "IOAS %u: the container of IOMMU group %d could not be put back: %zu mapping(s) keep %s vaddrs",
+			st->ioas->id, g->id, left,
+			invalidate ? "invalid" : "this process's");
+}
+
+/* Every container of every step, all or nothing. */
+static int lu_apply(struct iommufd_ctx *ctx, struct lu_step *s, size_t ns,
+		    bool invalidate)
+{
+	size_t i, k = 0, done = 0;
+	int rc = 0;
+
+	for (i = 0; i < ns; i++) {
+		struct t1_ioas *t = T1I(s[i].ioas);
+
+		for (k = 0; k < t->nr_groups; k++) {
+			rc = container_apply(ctx, &s[i], t->groups[k],
+					     invalidate, s[i].n, &done);
+			if (rc)
+				goto undo;
+		}
+	}
+	return 0;
+undo:
+	container_unapply(ctx, &s[i], T1I(s[i].ioas)->groups[k], invalidate,
+			  done);
+	for (;;) {
+		while (k--)
+			container_unapply(ctx, &s[i],
+					  T1I(s[i].ioas)->groups[k],
+					  invalidate, s[i].n);
+		if (!i--)
+			break;
+		k = T1I(s[i].ioas)->nr_groups;
+	}
+	return rc;
+}
+
+static void t1_lu_check(struct iommufd_ctx *ctx, struct lu_check *chk)
+{
+	struct t1_ctx *t1 = T1(ctx);
+
+	if (ctx->backend_kind == IOMMUFD_BACKEND_VFIO_COMPAT) {
+		lu_check_feature(chk, IOMMUFD_FEATURE_UPDATE_VADDR,
+				 "/dev/vfio/vfio is iommufd's VFIO compatibility container, which has no VFIO_UPDATE_VADDR: use the iommufd backend (IOMMUFD_BACKEND_IOMMUFD) for a live update");
+		return;
+	}
+	pthread_mutex_lock(&t1->lock);
+	for (struct list_node *n = t1->groups.next; n != &t1->groups;
+	     n = n->next) {
+		struct t1_group *g = container_of(n, struct t1_group, node);
+		struct t1_group *c = g->share ? g->share : g;
+		bool seen = false;
+
+		/* A share once, at its first member. */
+		for (struct list_node *p = t1->groups.next; p != n && g->share;
+		     p = p->next)
+			seen |= container_of(p, struct t1_group, node)->share ==
+				g->share;
+		if (seen || c->container < 0)
+			continue;
+		/* Asked now: 6.1 answers only with the IOMMU set, and says 0
+		 * with an emulated device in the container. */
+		if (check_extension(ctx, c->container, VFIO_UPDATE_VADDR) <= 0)
+			lu_check_feature(chk, IOMMUFD_FEATURE_UPDATE_VADDR,
+					 "IOMMU group %d: its container has no VFIO_UPDATE_VADDR (an emulated (mdev) device is in it, or the kernel is older than 5.12): its mappings cannot change process",
+					 g->id);
+		if (!c->unmap_all)
+			lu_check_feature(chk, IOMMUFD_FEATURE_UNMAP_ALL,
+					 "IOMMU group %d: its container has no VFIO_UNMAP_ALL (a kernel older than 5.12), which comes with VFIO_UPDATE_VADDR",
+					 g->id);
+		if (c->dirty)
+			lu_check_state(chk, "IOMMU group %d: dirty page tracking (VFIO_IOMMU_DIRTY_PAGES) is started in its container, which an update cannot carry: stop it first",
+				       g->id);
+	}
+	pthread_mutex_unlock(&t1->lock);
+}
+
+static int t1_lu_quiesce(struct iommufd_ctx *ctx)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	struct lu_step *s;
+	size_t ns;
+	int rc;
+
+	if (t1->quiesced)
+		return -EBUSY;
+	rc = lu_steps_begin(ctx, true, &s, &ns);
+	if (rc)
+		return rc;
+	rc = lu_apply(ctx, s, ns, true);
+	if (!rc)
+		t1->quiesced = true;
+	lu_steps_end(ctx, s, ns);
+	return rc;
+}
+
+static int t1_lu_unquiesce(struct iommufd_ctx *ctx)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	struct lu_step *s;
+	size_t ns;
+	int rc;
+
+	if (!t1->quiesced)
+		return 0;
+	rc = lu_steps_begin(ctx, true, &s, &ns);
+	if (rc)
+		return rc;
+	rc = lu_apply(ctx, s, ns, false);
+	if (!rc)
+		t1->quiesced = false;
+	else
+		ctx_err(ctx, "the old vaddrs could not be given back to the containers: the update stays prepared");
+	lu_steps_end(ctx, s, ns);
+	return rc;
+}
+
+/* A file range mmap()ed for the takeover, shared by the entries (copies in
+ * other IOAS) that map the same range the same way. */
+struct lu_fmap_key {
+	int fd;
+	uint64_t offset, length;
+	bool write;
+	struct t1_fmap *map;
+};
+
+static int lu_fmap_get(struct iommufd_ctx *ctx, struct lu_fmap_key **keys,
+		       size_t *nk, const struct mt_entry *e,
+		       struct t1_fmap **out)
+{
+	bool write = e->prot & IOMMUFD_MAP_WRITE;
+	struct lu_fmap_key *k;
+	struct t1_fmap *m;
+	void *addr;
+	int rc;
+
+	for (size_t i = 0; i < *nk; i++) {
+		k = &(*keys)[i];
+		if (k->fd == e->fd && k->offset == e->backing &&
+		    k->length == e->length && k->write == write) {
+			*out = k->map;
+			return 0;
+		}
+	}
+	if (e->length > SIZE_MAX || e->backing > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	k = realloc(*keys, (*nk + 1) * sizeof(**keys));
+	if (!k)
+		return -ENOMEM;
+	*keys = k;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	rc = kernel_mmap(&ctx->kernel, (size_t)e->length,
+			 PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED,
+			 e->fd, (off_t)e->backing, &addr);
+	if (rc) {
+		ctx_err(ctx, "live update: cannot mmap [0x%llx, +0x%llx) of the file (fd %d) of the mapping at IOVA 0x%llx: %s",
+			(unsigned long long)e->backing,
+			(unsigned long long)e->length, e->fd,
+			(unsigned long long)e->iova, strerror(-rc));
+		free(m);
+		return rc;
+	}
+	m->addr = addr;
+	m->len = (size_t)e->length;
+	m->refs = 1;		/* the key's */
+	k[(*nk)++] = (struct lu_fmap_key){ e->fd, e->backing, e->length,
+					   write, m };
+	*out = m;
+	return 0;
+}
+
+/* Every file range mmap()ed here, into st->files and st->va. */
+static int lu_step_mmap(struct iommufd_ctx *ctx, struct lu_step *st,
+			struct lu_fmap_key **keys, size_t *nk)
+{
+	st->files = calloc(st->n ? st->n : 1, sizeof(*st->files));
+	if (!st->files)
+		return -ENOMEM;
+	for (size_t k = 0; k < st->n; k++) {
+		const struct mt_entry *e = &st->v[k];
+		struct t1_fmap *m;
+		int rc;
+
+		if (e->fd < 0) {
+			ctx_err(ctx, "IOAS %u: the mapping [0x%llx, +0x%llx) is of the old process's memory, not of a file: it cannot be taken over",
+				st->ioas->id, (unsigned long long)e->iova,
+				(unsigned long long)e->length);
+			return -EINVAL;
+		}
+		rc = lu_fmap_get(ctx, keys, nk, e, &m);
+		if (rc)
+			return rc;
+		__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+		st->files[st->nr_files++] = (struct t1_fentry){
+			e->iova, e->length, m, (uintptr_t)m->addr };
+		st->va[k] = (uintptr_t)m->addr;
+	}
+	return 0;
+}
+
+static int t1_lu_takeover(struct iommufd_ctx *ctx)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	struct lu_fmap_key *keys = NULL;
+	struct lu_step *s;
+	size_t ns, nk = 0;
+	int rc;
+
+	if (!t1->quiesced) {
+		ctx_err(ctx, "live update: the containers' vaddrs are not invalidated: nothing to take over");
+		return -EINVAL;
+	}
+	rc = lu_steps_begin(ctx, false, &s, &ns);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < ns && !rc; i++)
+		rc = lu_step_mmap(ctx, &s[i], &keys, &nk);
+	if (!rc)
+		rc = lu_apply(ctx, s, ns, false);
+	if (!rc) {
+		/* The new mmaps become the IOAS's; the old ones (this
+		 * process's own, when it took over from itself) go. */
+		for (size_t i = 0; i < ns; i++) {
+			struct t1_ioas *t = T1I(s[i].ioas);
+			struct t1_fentry *old;
+			size_t nold;
+
+			pthread_mutex_lock(&t->flock);
+			old = t->files;
+			nold = t->nr_files;
+			t->files = s[i].files;
+			t->nr_files = t->cap_files = s[i].nr_files;
+			pthread_mutex_unlock(&t->flock);
+			s[i].files = old;
+			s[i].nr_files = nold;
+		}
+		t1->quiesced = false;
+	}
+	for (size_t i = 0; i < nk; i++)
+		fmap_put(ctx, keys[i].map);
+	free(keys);
+	lu_steps_end(ctx, s, ns);
+	return rc;
+}
+
+/* ---- the backend's section of the description ---- */
+
+static void put_caps(struct lu_buf *b, const struct t1_group *g)
+{
+	lu_put_u32(b, (uint32_t)g->iommu_type);
+	lu_put_u32(b, g->unmap_all);
+	lu_put_u64(b, g->pgsizes);
+	lu_put_u32(b, (uint32_t)g->nr_ranges);
+	for (size_t i = 0; i < g->nr_ranges; i++) {
+		lu_put_u64(b, g->ranges[i].start);
+		lu_put_u64(b, g->ranges[i].last);
+	}
+}
+
+static uint32_t ioas_index(const struct lu_desc *d,
+			   const struct iommufd_ioas *ioas)
+{
+	for (uint32_t i = 0; ioas && i < d->nr_ioas; i++)
+		if (d->ioas[i].id == ioas->id)
+			return i;
+	return LU_NONE;
+}
+
+static uint32_t ptr_index(struct t1_group *const *v, size_t n,
+			  const struct t1_group *g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == g)
+			return (uint32_t)i;
+	return LU_NONE;
+}
+
+static int add_fd(struct lu_desc *d, int fd, uint32_t *idx)
+{
+	int rc = lu_desc_add_fd(d, LU_FD_BACKEND, fd);
+
+	if (rc < 0)
+		return rc;
+	*idx = (uint32_t)rc;
+	return 0;
+}
+
+/*
+ * The section: magic, version, next IOAS number; the shares {id,
+ * container fd, IOAS, caps}; the groups {id, group fd, own container fd
+ * or LU_NONE, share or LU_NONE, bound IOAS or LU_NONE, devices attached,
+ * caps}; per IOAS of @d, its bound containers in order {kind, index}; per
+ * device of @d, its group. Caps: {IOMMU type, UNMAP_ALL, page sizes,
+ * IOVA ranges}. The update is prepared: no object comes or goes.
+ */
+static int t1_lu_save(struct iommufd_ctx *ctx, struct lu_desc *d)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	struct t1_group **gv = NULL, **sv = NULL;
+	struct lu_buf b = { 0 };
+	size_t ng = 0, ns = 0;
+	struct list_node *n;
+	uint32_t idx = LU_NONE;
+	int rc = 0;
+
+	pthread_mutex_lock(&t1->lock);
+	for (n = t1->groups.next; n != &t1->groups; n = n->next)
+		ng++;
+	gv = calloc(ng ? ng : 1, sizeof(*gv));
+	sv = calloc(ng ? ng : 1, sizeof(*sv));
+	if (!gv || !sv) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ng = 0;
+	for (n = t1->groups.next; n != &t1->groups; n = n->next) {
+		struct t1_group *g = container_of(n, struct t1_group, node);
+
+		gv[ng++] = g;
+		if (g->share && ptr_index(sv, ns, g->share) == LU_NONE)
+			sv[ns++] = g->share;
+	}
+	lu_put_u32(&b, T1_LU_MAGIC);
+	lu_put_u32(&b, T1_LU_VERSION);
+	lu_put_u32(&b, __atomic_load_n(&t1->next_ioas_id, __ATOMIC_RELAXED));
+	lu_put_u32(&b, (uint32_t)ns);
+	for (size_t i = 0; i < ns && !rc; i++) {
+		rc = add_fd(d, sv[i]->container, &idx);
+		lu_put_u32(&b, (uint32_t)sv[i]->id);
+		lu_put_u32(&b, idx);
+		lu_put_u32(&b, ioas_index(d, sv[i]->ioas));
+		put_caps(&b, sv[i]);
+	}
+	lu_put_u32(&b, (uint32_t)ng);
+	for (size_t i = 0; i < ng && !rc; i++) {
+		struct t1_group *g = gv[i];
+		uint32_t cidx = LU_NONE;
+
+		rc = add_fd(d, g->fd, &idx);
+		if (!rc && g->container >= 0)
+			rc = add_fd(d, g->container, &cidx);
+		lu_put_u32(&b, (uint32_t)g->id);
+		lu_put_u32(&b, idx);
+		lu_put_u32(&b, cidx);
+		lu_put_u32(&b, g->share ? ptr_index(sv, ns, g->share) : LU_NONE);
+		lu_put_u32(&b, ioas_index(d, g->ioas));
+		lu_put_u32(&b, g->attached);
+		put_caps(&b, g);
+	}
+	lu_put_u32(&b, d->nr_ioas);
+	for (uint32_t i = 0; i < d->nr_ioas && !rc; i++) {
+		struct t1_ioas *t = NULL;
+
+		for (n = ctx->ioas_list.next; n != &ctx->ioas_list; n = n->next) {
+			struct iommufd_ioas *io = container_of(n, struct iommufd_ioas,
+							       ctx_node);
+
+			if (io->id == d->ioas[i].id)
+				t = T1I(io);
+		}
+		if (!t) {
+			rc = -EINVAL;
+			break;
+		}
+		lu_put_u32(&b, (uint32_t)t->nr_groups);
+		for (size_t k = 0; k < t->nr_groups; k++) {
+			struct t1_group *g = t->groups[k];
+			bool share = g->fd < 0;
+
+			lu_put_u32(&b, share ? T1_LU_SHARE : T1_LU_GROUP);
+			lu_put_u32(&b, share ? ptr_index(sv, ns, g) :
+					       ptr_index(gv, ng, g));
+		}
+	}
+	lu_put_u32(&b, d->nr_devices);
+	for (uint32_t i = 0; i < d->nr_devices && !rc; i++) {
+		const struct iommufd_device *dev = NULL;
+
+		if (d->devices[i].fd < d->nr_fds)
+			for (n = ctx->device_list.next; n != &ctx->device_list;
+			     n = n->next) {
+				const struct iommufd_device *x =
+					container_of(n, struct iommufd_device,
+						     ctx_node);
+
+				if (x->fd == d->fds[d->devices[i].fd].num)
+					dev = x;
+			}
+		if (!dev) {
+			rc = -EINVAL;
+			break;
+		}
+		lu_put_u32(&b, ptr_index(gv, ng, dev->priv));
+	}
+	if (!rc && b.err)
+		rc = b.err;
+	if (!rc && b.len > LU_MAX_BACKEND_DATA)
+		rc = -E2BIG;
+	if (rc) {
+		ctx_err(ctx, "live update: the type1 backend's state cannot be saved: %s",
+			strerror(-rc));
+		free(b.data);
+		goto out;
+	}
+	free(d->backend_data);
+	d->backend_data = b.data;
+	d->backend_len = (uint32_t)b.len;
+out:
+	pthread_mutex_unlock(&t1->lock);
+	free(gv);
+	free(sv);
+	return rc;
+}
+
+/* What lu_restore builds before anything is linked in. */
+struct lu_rgroup {
+	struct t1_group *g;
+	uint32_t share, ioas, attached;
+	uint32_t devices, attached_seen;
+	bool listed;
+};
+
+struct lu_rshare {
+	struct t1_group *s;
+	uint32_t ioas;
+	uint32_t members;
+	bool listed;
+};
+
+/* @d's fd @idx of role LU_FD_BACKEND, claimed once (no two objects may
+ * close the same fd). */
+static int claim_fd(const struct lu_desc *d, uint8_t *used, uint32_t idx)
+{
+	int fd = lu_desc_fd(d, idx, LU_FD_BACKEND);
+
+	if (fd < 0)
+		return fd;
+	if (used[idx])
+		return -EBADMSG;
+	used[idx] = 1;
+	return fd;
+}
+
+static int get_caps(struct lu_cursor *c, struct t1_group *g, bool need)
+{
+	uint32_t type = lu_get_u32(c), unmap_all = lu_get_u32(c);
+	uint64_t pgsizes = lu_get_u64(c);
+	uint32_t nr = lu_get_count(c, LU_MAX_MAPS, 16);
+
+	if (c->err)
+		return c->err;
+	if (unmap_all > 1 ||
+	    (need && ((type != VFIO_TYPE1v2_IOMMU && type != VFIO_TYPE1_IOMMU) ||
+		      !pgsizes)))
+		return -EBADMSG;
+	g->iommu_type = type;
+	g->unmap_all = unmap_all;
+	g->pgsizes = pgsizes;
+	if (!nr)
+		return 0;
+	g->ranges = calloc(nr, sizeof(*g->ranges));
+	if (!g->ranges)
+		return -ENOMEM;
+	g->nr_ranges = nr;
+	for (uint32_t i = 0; i < nr; i++) {
+		g->ranges[i].start = lu_get_u64(c);
+		g->ranges[i].last = lu_get_u64(c);
+		if (c->err)
+			return c->err;
+		/* sorted and disjoint, as the kernel's were */
+		if (g->ranges[i].start > g->ranges[i].last ||
+		    (i && g->ranges[i].start <= g->ranges[i - 1].last))
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static struct t1_group *rgroup_new(void)
+{
+	struct t1_group *g = calloc(1, sizeof(*g));
+
+	if (g) {
+		g->fd = -1;
+		g->container = -1;
+		g->borrowed = true;
+		list_init(&g->node);
+	}
+	return g;
+}
+
+static struct iommufd_ioas *find_ioas(struct iommufd_ctx *ctx, uint32_t id)
+{
+	for (struct list_node *n = ctx->ioas_list.next; n != &ctx->ioas_list;
+	     n = n->next) {
+		struct iommufd_ioas *io = container_of(n, struct iommufd_ioas,
+						       ctx_node);
+
+		if (io->id == id)
+			return io;
+	}
+	return NULL;
+}
+
+static struct iommufd_device *find_device(struct iommufd_ctx *ctx, int fd)
+{
+	for (struct list_node *n = ctx->device_list.next;
+	     n != &ctx->device_list; n = n->next) {
+		struct iommufd_device *dev = container_of(n, struct iommufd_device,
+							  ctx_node);
+
+		if (dev->fd == fd)
+			return dev;
+	}
+	return NULL;
+}
+
+/* The decoded section, then its cross-references checked against @d:
+ * everything but the linking that cannot fail. */
+struct lu_rstate {
+	struct lu_rgroup *g;
+	uint32_t ng;
+	struct lu_rshare *s;
+	uint32_t ns;
+	uint32_t next_id;
+	/* per IOAS of d: its containers, in order */
+	struct t1_group ***bound;
+	uint32_t *nr_bound;
+	struct iommufd_ioas **ioas;
+	struct t1_ioas **tv;
+	struct iommufd_device **devs;
+	uint32_t *dev_group;
+	uint8_t *used;
+};
+
+static void rstate_free(struct iommufd_ctx *ctx, struct lu_rstate *r,
+			uint32_t nr_ioas)
+{
+	for (uint32_t i = 0; r->g && i < r->ng; i++)
+		if (r->g[i].g) {
+			free(r->g[i].g->ranges);
+			free(r->g[i].g);
+		}
+	for (uint32_t i = 0; r->s && i < r->ns; i++)
+		if (r->s[i].s) {
+			free(r->s[i].s->ranges);
+			free(r->s[i].s);
+		}
+	for (uint32_t i = 0; i < nr_ioas; i++) {
+		if (r->bound)
+			free(r->bound[i]);
+		if (r->tv && r->tv[i])
+			t1_ioas_free(ctx, r->tv[i]);
+	}
+	free(r->g);
+	free(r->s);
+	free(r->bound);
+	free(r->nr_bound);
+	free(r->ioas);
+	free(r->tv);
+	free(r->devs);
+	free(r->dev_group);
+	free(r->used);
+}
+
+static int rstate_decode(const struct lu_desc *d, struct lu_rstate *r)
+{
+	struct lu_cursor c = { d->backend_data, d->backend_len, 0 };
+	uint32_t magic, version, nio, nd;
+	int rc, fd;
+
+	magic = lu_get_u32(&c);
+	version = lu_get_u32(&c);
+	if (c.err || magic != T1_LU_MAGIC)
+		return -EBADMSG;
+	if (version != T1_LU_VERSION)
+		return -EPROTO;
+	r->next_id = lu_get_u32(&c);
+	r->ns = lu_get_count(&c, LU_MAX_OBJECTS, 32);
+	if (c.err)
+		return c.err;
+	r->s = calloc(r->ns ? r->ns : 1, sizeof(*r->s));
+	if (!r->s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r->ns; i++) {
+		struct lu_rshare *s = &r->s[i];
+		uint32_t id, cidx;
+
+		s->s = rgroup_new();
+		if (!s->s)
+			return -ENOMEM;
+		id = lu_get_u32(&c);
+		cidx = lu_get_u32(&c);
+		s->ioas = lu_get_u32(&c);
+		rc = get_caps(&c, s->s, true);
+		if (rc)
+			return rc;
+		if (id > INT_MAX || s->ioas >= d->nr_ioas)
+			return -EBADMSG;
+		fd = claim_fd(d, r->used, cidx);
+		if (fd < 0)
+			return fd;
+		for (uint32_t k = 0; k < i; k++)
+			if (r->s[k].ioas == s->ioas)
+				return -EBADMSG;	/* one share per IOAS */
+		s->s->id = (int)id;
+		s->s->container = fd;
+	}
+	r->ng = lu_get_count(&c, LU_MAX_OBJECTS, 44);
+	if (c.err)
+		return c.err;
+	r->g = calloc(r->ng ? r->ng : 1, sizeof(*r->g));
+	if (!r->g)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r->ng; i++) {
+		struct lu_rgroup *g = &r->g[i];
+		uint32_t id, gidx, cidx;
+
+		g->g = rgroup_new();
+		if (!g->g)
+			return -ENOMEM;
+		id = lu_get_u32(&c);
+		gidx = lu_get_u32(&c);
+		cidx = lu_get_u32(&c);
+		g->share = lu_get_u32(&c);
+		g->ioas = lu_get_u32(&c);
+		g->attached = lu_get_u32(&c);
+		rc = get_caps(&c, g->g, cidx != LU_NONE);
+		if (rc)
+			return rc;
+		/* A container of its own (maybe bound), or a share's. */
+		if (id > INT_MAX ||
+		    (cidx == LU_NONE) == (g->share == LU_NONE) ||
+		    (g->share != LU_NONE &&
+		     (g->share >= r->ns || g->ioas != LU_NONE)) ||
+		    (g->ioas != LU_NONE && g->ioas >= d->nr_ioas))
+			return -EBADMSG;
+		for (uint32_t k = 0; k < i; k++)
+			if (r->g[k].g->id == (int)id)
+				return -EBADMSG;
+		g->g->id = (int)id;
+		fd = claim_fd(d, r->used, gidx);
+		if (fd < 0)
+			return fd;
+		g->g->fd = fd;
+		if (cidx != LU_NONE) {
+			fd = claim_fd(d, r->used, cidx);
+			if (fd < 0)
+				return fd;
+			g->g->container = fd;
+		} else {
+			r->s[g->share].members++;
+		}
+	}
+	nio = lu_get_count(&c, LU_MAX_OBJECTS, 4);
+	if (c.err)
+		return c.err;
+	if (nio != d->nr_ioas)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < nio; i++) {
+		uint32_t nb = lu_get_count(&c, r->ng + r->ns, 8);
+
+		if (c.err)
+			return c.err;
+		r->bound[i] = calloc(nb ? nb : 1, sizeof(**r->bound));
+		if (!r->bound[i])
+			return -ENOMEM;
+		r->nr_bound[i] = nb;
+		for (uint32_t k = 0; k < nb; k++) {
+			uint32_t kind = lu_get_u32(&c), idx = lu_get_u32(&c);
+			bool *listed;
+			uint32_t bound;
+
+			if (c.err)
+				return c.err;
+			if (kind == T1_LU_GROUP && idx < r->ng) {
+				listed = &r->g[idx].listed;
+				bound = r->g[idx].ioas;
+				r->bound[i][k] = r->g[idx].g;
+			} else if (kind == T1_LU_SHARE && idx < r->ns) {
+				listed = &r->s[idx].listed;
+				bound = r->s[idx].ioas;
+				r->bound[i][k] = r->s[idx].s;
+			} else {
+				return -EBADMSG;
+			}
+			if (*listed || bound != i)
+				return -EBADMSG;
+			*listed = true;
+		}
+	}
+	nd = lu_get_count(&c, LU_MAX_OBJECTS, 4);
+	if (c.err)
+		return c.err;
+	if (nd != d->nr_devices)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < nd; i++) {
+		uint32_t gi = lu_get_u32(&c), dio = d->devices[i].ioas;
+		struct lu_rgroup *g;
+
+		if (c.err)
+			return c.err;
+		if (gi >= r->ng)
+			return -EBADMSG;
+		g = &r->g[gi];
+		r->dev_group[i] = gi;
+		g->devices++;
+		if (dio == LU_NONE)
+			continue;
+		g->attached_seen++;
+		/* An attached device maps through its group's container. */
+		if (dio != (g->share != LU_NONE ? r->s[g->share].ioas : g->ioas))
+			return -EBADMSG;
+	}
+	if (c.left)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < r->ng; i++)
+		if (!r->g[i].devices || r->g[i].attached != r->g[i].attached_seen ||
+		    (r->g[i].ioas != LU_NONE && !r->g[i].listed))
+			return -EBADMSG;
+	for (uint32_t i = 0; i < r->ns; i++)
+		if (!r->s[i].members || !r->s[i].listed)
+			return -EBADMSG;
+	return 0;
+}
+
+static int t1_lu_restore(struct iommufd_ctx *ctx, const struct lu_desc *d)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	struct lu_rstate r = { 0 };
+	uint32_t nio = d->nr_ioas, max_id = 0;
+	bool own_t1 = !t1;
+	int rc = -ENOMEM;
+
+	if (own_t1) {
+		t1 = t1_ctx_alloc();
+		if (!t1)
+			return -ENOMEM;
+		ctx->backend_priv = t1;
+	}
+	r.used = calloc(d->nr_fds ? d->nr_fds : 1, 1);
+	r.bound = calloc(nio ? nio : 1, sizeof(*r.bound));
+	r.nr_bound = calloc(nio ? nio : 1, sizeof(*r.nr_bound));
+	r.ioas = calloc(nio ? nio : 1, sizeof(*r.ioas));
+	r.tv = calloc(nio ? nio : 1, sizeof(*r.tv));
+	r.devs = calloc(d->nr_devices ? d->nr_devices : 1, sizeof(*r.devs));
+	r.dev_group = calloc(d->nr_devices ? d->nr_devices : 1,
+			     sizeof(*r.dev_group));
+	if (!r.used || !r.bound || !r.nr_bound || !r.ioas || !r.tv || !r.devs ||
+	    !r.dev_group)
+		goto fail;
+	rc = rstate_decode(d, &r);
+	if (rc) {
+		ctx_err(ctx, "live update: the type1 section of the description is %s: %s",
+			rc == -EPROTO ? "of a version this library does not know" :
+					"invalid",
+			strerror(-rc));
+		goto fail;
+	}
+	/* The generic part made the objects; find each. */
+	rc = -EINVAL;
+	for (uint32_t i = 0; i < nio; i++) {
+		r.ioas[i] = find_ioas(ctx, d->ioas[i].id);
+		if (!r.ioas[i] || r.ioas[i]->priv)
+			goto mismatch;
+		if (d->ioas[i].id > max_id)
+			max_id = d->ioas[i].id;
+	}
+	for (uint32_t i = 0; i < d->nr_devices; i++) {
+		int fd = lu_desc_fd(d, d->devices[i].fd, LU_FD_DEVICE);
+
+		r.devs[i] = fd < 0 ? NULL : find_device(ctx, fd);
+		if (!r.devs[i] || r.devs[i]->priv)
+			goto mismatch;
+	}
+	rc = -ENOMEM;
+	for (uint32_t i = 0; i < nio; i++) {
+		const struct lu_ioas *li = &d->ioas[i];
+		struct t1_ioas *t = t1_ioas_new(r.ioas[i]);
+
+		if (!t)
+			goto fail;
+		r.tv[i] = t;
+		if (li->nr_allowed) {
+			t->allowed = calloc(li->nr_allowed, sizeof(*t->allowed));
+			if (!t->allowed)
+				goto fail;
+			for (uint32_t k = 0; k < li->nr_allowed; k++) {
+				t->allowed[k].start =
+					d->allowed[li->first_allowed + k].start;
+				t->allowed[k].last =
+					d->allowed[li->first_allowed + k].last;
+			}
+			t->nr_allowed = ranges_normalize(t->allowed,
+							 li->nr_allowed);
+		}
+		t->groups = r.bound[i];
+		t->nr_groups = r.nr_bound[i];
+		r.bound[i] = NULL;
+	}
+
+	/* Nothing fails from here on: link it all. */
+	for (uint32_t i = 0; i < r.ns; i++) {
+		struct t1_group *s = r.s[i].s;
+
+		s->ioas = r.ioas[r.s[i].ioas];
+		s->refs = r.s[i].members;
+		r.tv[r.s[i].ioas]->share = s;
+	}
+	pthread_mutex_lock(&t1->lock);
+	for (uint32_t i = 0; i < r.ng; i++) {
+		struct lu_rgroup *g = &r.g[i];
+
+		g->g->refs = g->devices;
+		g->g->attached = g->attached;
+		g->g->ioas = g->ioas == LU_NONE ? NULL : r.ioas[g->ioas];
+		g->g->share = g->share == LU_NONE ? NULL : r.s[g->share].s;
+		list_add_tail(&t1->groups, &g->g->node);
+	}
+	pthread_mutex_unlock(&t1->lock);
+	for (uint32_t i = 0; i < d->nr_devices; i++)
+		r.devs[i]->priv = r.g[r.dev_group[i]].g;
+	for (uint32_t i = 0; i < nio; i++) {
+		r.ioas[i]->priv = r.tv[i];
+		r.tv[i] = NULL;
+	}
+	for (uint32_t i = 0; i < r.ng; i++)
+		r.g[i].g = NULL;
+	for (uint32_t i = 0; i < r.ns; i++)
+		r.s[i].s = NULL;
+	if (r.next_id < max_id)
+		r.next_id = max_id;
+	__atomic_store_n(&t1->next_ioas_id, r.next_id, __ATOMIC_RELAXED);
+	/* The old process invalidated every vaddr; lu_takeover supplies
+	 * this one's. */
+	t1->quiesced = true;
+	rstate_free(ctx, &r, nio);
+	resv_refresh(ctx);
+	return 0;
+
+mismatch:
+	ctx_err(ctx, "live update: the type1 section does not match the description's IOAS and devices");
+fail:
+	rstate_free(ctx, &r, nio);
+	if (own_t1) {
+		ctx->backend_priv = NULL;
+		pthread_mutex_destroy(&t1->lock);
+		pthread_mutex_destroy(&t1->resv_lock);
+		free(t1);
+	}
+	return rc;
+}
+
 const struct iommufd_backend_ops iommufd_backend_type1 = {
 	.name = "type1",
 	.probe = t1_probe,
@@ -2454,4 +3570,10 @@ const struct iommufd_backend_ops iommufd_backend_type1 = {
 	.ioas_get_dirty_bitmap = t1_ioas_get_dirty_bitmap,
 	.ioas_dirty_tracking_on = t1_ioas_dirty_tracking_on,
 	.ioas_unmap_dirty = t1_ioas_unmap_dirty,
+	.lu_check = t1_lu_check,
+	.lu_quiesce = t1_lu_quiesce,
+	.lu_unquiesce = t1_lu_unquiesce,
+	.lu_save = t1_lu_save,
+	.lu_restore = t1_lu_restore,
+	.lu_takeover = t1_lu_takeover,
 };
