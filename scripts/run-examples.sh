@@ -1,7 +1,8 @@
 #!/bin/bash
 # run-examples.sh - the main job: install what is missing, build (build/gcc),
 # then run every example program that examples/meson.build builds, in name
-# order, with no arguments. Where there is no /dev/iommu they run on
+# order, with no arguments (iommufd-liveupdate: once per backend on the fake,
+# see example_runs). Where there is no /dev/iommu they run on
 # libiommufd's fake kernel (LIBIOMMUFD_FAKE=1). An example that exits 77 is
 # reported as skipped (it needs something this machine lacks). Exits non-zero
 # if the build or any example fails.
@@ -65,21 +66,42 @@ else
 	echo "running the examples on this machine's kernel (/dev/iommu)"
 fi
 
+# The runs of one example, one line of arguments each. On the fake kernel
+# iommufd-liveupdate runs once per path a live update takes (iommufd's
+# CHANGE_PROCESS, type1's vaddr update); a real kernel has one backend.
+example_runs() {
+	case $1 in
+	iommufd-liveupdate)
+		if [[ ${LIBIOMMUFD_FAKE:-} == 1 ]]; then
+			printf '%s\n' "--backend iommufd" "--backend type1"
+		else
+			echo
+		fi
+		;;
+	*) echo ;;
+	esac
+}
+
 ok=0
 bad=0
 skip=0
 for exe in "${examples[@]}"; do
 	name=${exe##*/}
-	echo
-	echo "=== $name"
-	timeout --kill-after=10 300 "$exe" </dev/null
-	rc=$?
-	case $rc in
-	0) ok=$((ok + 1)); echo "=== $name: ok" ;;
-	77) skip=$((skip + 1)); echo "=== $name: skipped" ;;
-	124) bad=$((bad + 1)); echo "=== $name: FAILED (timed out after 300 s)" ;;
-	*) bad=$((bad + 1)); echo "=== $name: FAILED (exit status $rc)" ;;
-	esac
+	mapfile -t runs < <(example_runs "$name")
+	for args in "${runs[@]}"; do
+		read -ra argv <<<"$args"
+		label="$name${args:+ $args}"
+		echo
+		echo "=== $label"
+		timeout --kill-after=10 300 "$exe" "${argv[@]}" </dev/null
+		rc=$?
+		case $rc in
+		0) ok=$((ok + 1)); echo "=== $label: ok" ;;
+		77) skip=$((skip + 1)); echo "=== $label: skipped" ;;
+		124) bad=$((bad + 1)); echo "=== $label: FAILED (timed out after 300 s)" ;;
+		*) bad=$((bad + 1)); echo "=== $label: FAILED (exit status $rc)" ;;
+		esac
+	done
 done
 echo
 echo "examples: ok $ok, failed $bad, skipped $skip"

@@ -5,7 +5,8 @@
 # /init runs this like any test program.  It runs every example program
 # mkinitramfs.sh put under /tests/examples (examples/meson.build's
 # executables), in name order, with the arguments each one takes:
-#     iommufd-dma, iommufd-dirty   --bdf BDF
+#     iommufd-dma, iommufd-dirty,
+#     iommufd-liveupdate           --bdf BDF
 #     iommufd-info                 --json
 #     others (iommufd-ioas)        none
 # Each example's output (stdout and stderr) goes to the console indented by
@@ -85,7 +86,7 @@ for exe in "$dir"/*; do
 	[ -x "$exe" ] || continue
 	name=${exe##*/}
 	case $name in
-	iommufd-dma | iommufd-dirty) set -- --bdf "$bdf" ;;
+	iommufd-dma | iommufd-dirty | iommufd-liveupdate) set -- --bdf "$bdf" ;;
 	iommufd-info) set -- --json ;;
 	*) set -- ;;
 	esac
