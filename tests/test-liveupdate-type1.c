@@ -550,6 +550,9 @@ START_TEST(socket_handoff)
 			_exit(40);
 		rc = child_run(in, false);
 		iommufd_lu_free(in);
+		/* _exit() runs no atexit(): free the fake the restore loaded,
+		 * sysfs tree and all, here. */
+		iommufd_fake_free(iommufd_fake_default());
 		_exit(rc);
 	}
 	close(sv[1]);
