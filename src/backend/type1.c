@@ -92,12 +92,22 @@ struct rlist {
 	size_t n, cap;
 };
 
-/* An mmap() of a file made by map_file; mappings (and their copies in
- * other IOAS) share it. */
+/*
+ * An mmap() of a file for its file mappings: one per file and protection
+ * however many mappings (and their copies in other IOAS) use it, as a VMM
+ * maps its guest RAM once. One per mapping would cost a VMA apiece, and a
+ * vIOMMU guest's many small mappings would run into vm.max_map_count.
+ */
 struct t1_fmap {
 	void *addr;
 	size_t len;
-	unsigned int refs;	/* atomic */
+	uint64_t offset;	/* of addr in the file */
+	/* atomic; 0: going, never taken again (fmap_get skips it) */
+	unsigned int refs;
+	dev_t dev;		/* the file, for sharing */
+	ino_t ino;
+	bool writable;
+	struct t1_fmap *next;	/* t1_ctx.fmaps, under t1_ctx.fmap_lock */
 };
 
 /* Where the memory of a file-backed mapping is. */
@@ -171,6 +181,9 @@ struct t1_ctx {
 	size_t nr_resv;
 	uint32_t next_ioas_id;		/* atomic */
 	struct list_node ioas;		/* struct t1_ioas.node, under lock */
+	/* The file mmaps, shared by the map_files of one file. A leaf lock. */
+	pthread_mutex_t fmap_lock;
+	struct t1_fmap *fmaps;
 	/* Live update: every bound container's vaddrs are invalid (from
 	 * lu_quiesce, or inherited by lu_restore, to lu_unquiesce or
 	 * lu_takeover). Under ctx->objects_lock. */
@@ -637,6 +650,7 @@ static struct t1_ctx *t1_ctx_alloc(void)
 		return NULL;
 	pthread_mutex_init(&t1->lock, NULL);
 	pthread_mutex_init(&t1->resv_lock, NULL);
+	pthread_mutex_init(&t1->fmap_lock, NULL);
 	list_init(&t1->groups);
 	list_init(&t1->ioas);
 	return t1;
@@ -681,6 +695,7 @@ static void t1_ctx_release(struct iommufd_ctx *ctx)
 					       node));
 	pthread_mutex_destroy(&t1->lock);
 	pthread_mutex_destroy(&t1->resv_lock);
+	pthread_mutex_destroy(&t1->fmap_lock);
 	free(t1->resv);
 	free(t1);
 	ctx->backend_priv = NULL;
@@ -977,10 +992,98 @@ static struct t1_group *group_find(struct t1_ctx *t1, int id)
 
 static void fmap_put(struct iommufd_ctx *ctx, struct t1_fmap *m)
 {
+	struct t1_ctx *t1 = T1(ctx);
+	struct t1_fmap **pp;
+
 	if (__atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL))
 		return;
+	pthread_mutex_lock(&t1->fmap_lock);
+	for (pp = &t1->fmaps; *pp && *pp != m; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = m->next;
+	pthread_mutex_unlock(&t1->fmap_lock);
 	kernel_munmap(&ctx->kernel, m->addr, m->len);
 	free(m);
+}
+
+/* A reference on @m unless it is going already. */
+static bool fmap_tryget(struct t1_fmap *m)
+{
+	unsigned int r = __atomic_load_n(&m->refs, __ATOMIC_RELAXED);
+
+	while (r)
+		if (__atomic_compare_exchange_n(&m->refs, &r, r + 1, false,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+/*
+ * A reference on an mmap of @fd (@st its fstat) covering [offset, offset +
+ * length), writable if @write, and in *vaddr the address of @offset: the
+ * context's mapping of the file when one covers the range, else a new one
+ * of the whole file as it is now (of the range alone if the whole cannot
+ * be mapped).
+ */
+static int fmap_get(struct iommufd_ctx *ctx, int fd, const struct stat *st,
+		    uint64_t offset, uint64_t length, bool write,
+		    struct t1_fmap **out, uint64_t *vaddr)
+{
+	struct t1_ctx *t1 = T1(ctx);
+	int prot = PROT_READ | (write ? PROT_WRITE : 0);
+	uint64_t page = cpu_page();
+	uint64_t whole = ((uint64_t)st->st_size + page - 1) & ~(page - 1);
+	struct t1_fmap *m;
+	void *addr;
+	int rc;
+
+	pthread_mutex_lock(&t1->fmap_lock);
+	for (m = t1->fmaps; m; m = m->next) {
+		if (m->dev != st->st_dev || m->ino != st->st_ino ||
+		    (write && !m->writable) || offset < m->offset ||
+		    offset + length > m->offset + m->len || !fmap_tryget(m))
+			continue;
+		pthread_mutex_unlock(&t1->fmap_lock);
+		*out = m;
+		*vaddr = (uintptr_t)m->addr + (offset - m->offset);
+		return 0;
+	}
+	pthread_mutex_unlock(&t1->fmap_lock);
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->offset = 0;
+	m->len = (size_t)whole;
+	rc = whole > SIZE_MAX ? -ENOMEM :
+		kernel_mmap(&ctx->kernel, m->len, prot, MAP_SHARED, fd, 0,
+			    &addr);
+	/* Too large to map whole (address space, a 32-bit off_t): the
+	 * range alone. Any other failure is the file's, and final. */
+	if (rc == -ENOMEM || rc == -EOVERFLOW) {
+		m->offset = offset;
+		m->len = (size_t)length;
+		rc = kernel_mmap(&ctx->kernel, m->len, prot, MAP_SHARED, fd,
+				 (off_t)offset, &addr);
+	}
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	m->addr = addr;
+	m->refs = 1;
+	m->dev = st->st_dev;
+	m->ino = st->st_ino;
+	m->writable = write;
+	pthread_mutex_lock(&t1->fmap_lock);
+	m->next = t1->fmaps;
+	t1->fmaps = m;
+	pthread_mutex_unlock(&t1->fmap_lock);
+	*out = m;
+	*vaddr = (uintptr_t)addr + (offset - m->offset);
+	return 0;
 }
 
 /* Under flock: the index of the first entry at or after @iova. */
@@ -1718,8 +1821,8 @@ static int t1_ioas_map_file(struct iommufd_ioas *ioas, int fd, uint64_t offset,
 	struct iommufd_ctx *ctx = ioas->ctx;
 	uint64_t page = cpu_page();
 	struct t1_fmap *m;
+	uint64_t addr;
 	struct stat st;
-	void *addr;
 	int rc;
 
 	if ((offset | length) & (page - 1) || length > SIZE_MAX ||
@@ -1737,26 +1840,18 @@ static int t1_ioas_map_file(struct iommufd_ioas *ioas, int fd, uint64_t offset,
 			(unsigned long long)length);
 		return -EINVAL;
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	rc = kernel_mmap(&ctx->kernel, (size_t)length,
-			 PROT_READ | (flags & IOMMUFD_MAP_WRITE ? PROT_WRITE : 0),
-			 MAP_SHARED, fd, (off_t)offset, &addr);
+	rc = fmap_get(ctx, fd, &st, offset, length, flags & IOMMUFD_MAP_WRITE,
+		      &m, &addr);
 	if (rc) {
 		ctx_err(ctx, "IOAS %u: map_file: cannot mmap the file: %s",
 			ioas->id, strerror(-rc));
-		free(m);
 		return rc;
 	}
-	m->addr = addr;
-	m->len = (size_t)length;
-	m->refs = 1;
-	rc = files_add(ioas, *iova, length, m, (uintptr_t)addr);
+	rc = files_add(ioas, *iova, length, m, addr);
 	fmap_put(ctx, m);	/* the entry holds it now, or nobody */
 	if (rc)
 		return rc;
-	rc = map_all(ioas, *iova, (uintptr_t)addr, length, flags);
+	rc = map_all(ioas, *iova, addr, length, flags);
 	if (rc)
 		files_drop(ioas, *iova, *iova);
 	return rc;
@@ -2808,72 +2903,20 @@ static int t1_lu_unquiesce(struct iommufd_ctx *ctx)
 	return rc;
 }
 
-/* A file range mmap()ed for the takeover, shared by the entries (copies in
- * other IOAS) that map the same range the same way. */
-struct lu_fmap_key {
-	int fd;
-	uint64_t offset, length;
-	bool write;
-	struct t1_fmap *map;
-};
-
-static int lu_fmap_get(struct iommufd_ctx *ctx, struct lu_fmap_key **keys,
-		       size_t *nk, const struct mt_entry *e,
-		       struct t1_fmap **out)
+/* Every file range mmap()ed here (one mmap per file, fmap_get()), into
+ * st->files and st->va. */
+static int lu_step_mmap(struct iommufd_ctx *ctx, struct lu_step *st)
 {
-	bool write = e->prot & IOMMUFD_MAP_WRITE;
-	struct lu_fmap_key *k;
-	struct t1_fmap *m;
-	void *addr;
-	int rc;
+	struct stat fst;
+	int fst_fd = -1;
 
-	for (size_t i = 0; i < *nk; i++) {
-		k = &(*keys)[i];
-		if (k->fd == e->fd && k->offset == e->backing &&
-		    k->length == e->length && k->write == write) {
-			*out = k->map;
-			return 0;
-		}
-	}
-	if (e->length > SIZE_MAX || e->backing > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	k = realloc(*keys, (*nk + 1) * sizeof(**keys));
-	if (!k)
-		return -ENOMEM;
-	*keys = k;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	rc = kernel_mmap(&ctx->kernel, (size_t)e->length,
-			 PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED,
-			 e->fd, (off_t)e->backing, &addr);
-	if (rc) {
-		ctx_err(ctx, "live update: cannot mmap [0x%llx, +0x%llx) of the file (fd %d) of the mapping at IOVA 0x%llx: %s",
-			(unsigned long long)e->backing,
-			(unsigned long long)e->length, e->fd,
-			(unsigned long long)e->iova, strerror(-rc));
-		free(m);
-		return rc;
-	}
-	m->addr = addr;
-	m->len = (size_t)e->length;
-	m->refs = 1;		/* the key's */
-	k[(*nk)++] = (struct lu_fmap_key){ e->fd, e->backing, e->length,
-					   write, m };
-	*out = m;
-	return 0;
-}
-
-/* Every file range mmap()ed here, into st->files and st->va. */
-static int lu_step_mmap(struct iommufd_ctx *ctx, struct lu_step *st,
-			struct lu_fmap_key **keys, size_t *nk)
-{
 	st->files = calloc(st->n ? st->n : 1, sizeof(*st->files));
 	if (!st->files)
 		return -ENOMEM;
 	for (size_t k = 0; k < st->n; k++) {
 		const struct mt_entry *e = &st->v[k];
 		struct t1_fmap *m;
+		uint64_t va;
 		int rc;
 
 		if (e->fd < 0) {
@@ -2882,13 +2925,27 @@ static int lu_step_mmap(struct iommufd_ctx *ctx, struct lu_step *st,
 				(unsigned long long)e->length);
 			return -EINVAL;
 		}
-		rc = lu_fmap_get(ctx, keys, nk, e, &m);
-		if (rc)
+		/* Mappings come file by file: one fstat per run. */
+		if (e->fd != fst_fd) {
+			rc = kernel_fstat(&ctx->kernel, e->fd, &fst);
+			if (rc)
+				return rc;
+			fst_fd = e->fd;
+		}
+		if (e->backing > (uint64_t)INT64_MAX || e->length > SIZE_MAX)
+			return -EINVAL;
+		rc = fmap_get(ctx, e->fd, &fst, e->backing, e->length,
+			      e->prot & IOMMUFD_MAP_WRITE, &m, &va);
+		if (rc) {
+			ctx_err(ctx, "live update: cannot mmap [0x%llx, +0x%llx) of the file (fd %d) of the mapping at IOVA 0x%llx: %s",
+				(unsigned long long)e->backing,
+				(unsigned long long)e->length, e->fd,
+				(unsigned long long)e->iova, strerror(-rc));
 			return rc;
-		__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+		}
 		st->files[st->nr_files++] = (struct t1_fentry){
-			e->iova, e->length, m, (uintptr_t)m->addr };
-		st->va[k] = (uintptr_t)m->addr;
+			e->iova, e->length, m, va };
+		st->va[k] = va;
 	}
 	return 0;
 }
@@ -2896,9 +2953,8 @@ static int lu_step_mmap(struct iommufd_ctx *ctx, struct lu_step *st,
 static int t1_lu_takeover(struct iommufd_ctx *ctx)
 {
 	struct t1_ctx *t1 = T1(ctx);
-	struct lu_fmap_key *keys = NULL;
 	struct lu_step *s;
-	size_t ns, nk = 0;
+	size_t ns;
 	int rc;
 
 	if (!t1->quiesced) {
@@ -2909,7 +2965,7 @@ static int t1_lu_takeover(struct iommufd_ctx *ctx)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < ns && !rc; i++)
-		rc = lu_step_mmap(ctx, &s[i], &keys, &nk);
+		rc = lu_step_mmap(ctx, &s[i]);
 	if (!rc)
 		rc = lu_apply(ctx, s, ns, false);
 	if (!rc) {
@@ -2931,9 +2987,6 @@ static int t1_lu_takeover(struct iommufd_ctx *ctx)
 		}
 		t1->quiesced = false;
 	}
-	for (size_t i = 0; i < nk; i++)
-		fmap_put(ctx, keys[i].map);
-	free(keys);
 	lu_steps_end(ctx, s, ns);
 	return rc;
 }
