@@ -923,10 +923,27 @@ struct fake_type1_state {
 	size_t nr_dmas;
 };
 
+/*
+ * A mapping the fake made of pinned pages (a type1 entry's alias of the
+ * user's shared memory, a restored backing), shared by every entry inside
+ * it: the kernel needs no VMA per mapping, and a VMA apiece would stop at
+ * vm.max_map_count. Unmapped with its last reference.
+ */
+struct fake_pinmap {
+	void *addr;
+	size_t len;
+	unsigned int refs;		/* under fake->lock */
+};
+
+void fake_pinmap_put(struct fake_pinmap *pm);
+
 struct fake_type1_dma_state {
 	uint64_t iova, size, vaddr;
 	uint64_t pinned_addr;		/* get: where the pinned pages are */
-	void *alias;			/* restore: a mapping of them (taken) */
+	/* restore: where the pinned pages are now, in alias_map (a
+	 * reference, taken) */
+	void *alias;
+	struct fake_pinmap *alias_map;
 	uint32_t prot;
 	bool iommu_mapped, vaddr_invalid;
 	uint64_t npinned;

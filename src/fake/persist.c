@@ -1248,6 +1248,10 @@ struct rctx {
 	size_t nr_devs;
 	struct fake_fileref **refs;
 	size_t nr_refs;
+	/* per ref, the one mapping of its file the type1 entries reach their
+	 * pinned pages through (a reference each), or NULL */
+	struct fake_pinmap **ref_maps;
+	size_t nr_ref_maps;
 	struct fake_pages **pages;
 	size_t nr_pages;
 	struct fake_file **ictx_files;
@@ -1949,22 +1953,54 @@ static int ensure_vgroups(struct rctx *c)
 
 /* The pinned pages of a type1 mapping: the device reaches them through a
  * mapping of the file they came with. */
+/* Where [off, off + size) of ref's file is mapped: one mapping of the
+ * whole file per ref, shared by the entries (a reference in *map). */
 static int map_pinned(struct rctx *c, uint32_t ref, uint64_t off,
-		      uint64_t size, void **out)
+		      uint64_t size, void **out, struct fake_pinmap **map)
 {
+	struct fake_pinmap *pm;
+	struct stat st;
 	void *p;
 
 	if (ref >= c->nr_refs || off > (uint64_t)INT64_MAX ||
 	    size > SIZE_MAX)
 		return -EINVAL;
-	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 c->refs[ref]->fd, (off_t)off);
-	if (p == MAP_FAILED)
-		p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED,
-			 c->refs[ref]->fd, (off_t)off);
-	if (p == MAP_FAILED)
+	if (c->nr_ref_maps < c->nr_refs) {
+		struct fake_pinmap **t = realloc(c->ref_maps,
+						 c->nr_refs * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		memset(t + c->nr_ref_maps, 0,
+		       (c->nr_refs - c->nr_ref_maps) * sizeof(*t));
+		c->ref_maps = t;
+		c->nr_ref_maps = c->nr_refs;
+	}
+	pm = c->ref_maps[ref];
+	if (!pm) {
+		if (fstat(c->refs[ref]->fd, &st) || st.st_size <= 0 ||
+		    (uint64_t)st.st_size > SIZE_MAX)
+			return -EINVAL;
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, c->refs[ref]->fd, 0);
+		if (p == MAP_FAILED)
+			p = mmap(NULL, (size_t)st.st_size, PROT_READ,
+				 MAP_SHARED, c->refs[ref]->fd, 0);
+		if (p == MAP_FAILED)
+			return -EINVAL;
+		pm = calloc(1, sizeof(*pm));
+		if (!pm) {
+			munmap(p, (size_t)st.st_size);
+			return -ENOMEM;
+		}
+		*pm = (struct fake_pinmap){ p, (size_t)st.st_size, 1 };
+		c->ref_maps[ref] = pm;
+	}
+	if (off > pm->len || size > pm->len - off)
 		return -EINVAL;
-	*out = p;
+	pm->refs++;
+	*map = pm;
+	*out = (char *)pm->addr + off;
 	return 0;
 }
 
@@ -1992,7 +2028,8 @@ static int r_type1_dmas(struct rctx *c, struct rd *r, struct fake_type1 *iommu)
 				return r->err;
 			if (!d.size || (d.size & (c->tmp->page_size - 1)))
 				return -EINVAL;
-			ret = map_pinned(c, ref, off, d.size, &d.alias);
+			ret = map_pinned(c, ref, off, d.size, &d.alias,
+					 &d.alias_map);
 			if (ret)
 				return ret;
 		}
@@ -2010,8 +2047,8 @@ static int r_type1_dmas(struct rctx *c, struct rd *r, struct fake_type1 *iommu)
 		if (!ret)
 			ret = fake_type1_restore_dma(iommu, &d);
 		if (ret) {
-			if (d.alias)
-				munmap(d.alias, (size_t)d.size);
+			if (d.alias_map)
+				fake_pinmap_put(d.alias_map);
 			free(d.bitmap);
 			return ret;
 		}
@@ -2450,6 +2487,10 @@ static void r_cleanup(struct rctx *c)
 
 static void r_free(struct rctx *c)
 {
+	for (size_t i = 0; i < c->nr_ref_maps; i++)
+		if (c->ref_maps[i])
+			fake_pinmap_put(c->ref_maps[i]);
+	free(c->ref_maps);
 	free(c->units);
 	free(c->devs);
 	free(c->refs);

@@ -64,6 +64,7 @@ struct t1_dma {
 	uint64_t vaddr;			/* the user's (MAP_DMA, MAP_DMA VADDR) */
 	uint64_t pin_vaddr;		/* where the pinned pages were pinned */
 	void *alias;			/* a second mapping of them, or NULL */
+	struct fake_pinmap *alias_map;	/* that mapping (shared), a reference */
 	uint32_t prot;			/* VFIO_DMA_MAP_FLAG_READ|WRITE */
 	bool iommu_mapped;		/* pinned and in the domains */
 	bool vaddr_invalid;
@@ -244,8 +245,9 @@ static int dma_pin(struct fake_type1 *iommu, struct t1_dma *dma)
 
 static void dma_unpin(struct fake_type1 *iommu, struct t1_dma *dma)
 {
-	if (dma->alias)
-		munmap(dma->alias, dma->size);
+	if (dma->alias_map)
+		fake_pinmap_put(dma->alias_map);
+	dma->alias_map = NULL;
 	dma->alias = NULL;
 	fake_uncharge_pinned(iommu->fake, dma->npinned);
 	dma->npinned = 0;
@@ -276,6 +278,7 @@ struct maps_snapshot {
 	struct maps_vma {
 		uint64_t lo, hi;
 		bool shared;
+		struct fake_pinmap *alias;	/* made for an entry in it */
 	} *v;
 	size_t n;
 	bool read;
@@ -306,13 +309,30 @@ static void maps_read(struct maps_snapshot *m)
 			m->v = t;
 			cap = ncap;
 		}
-		m->v[m->n++] = (struct maps_vma){ lo, hi, perms[3] == 's' };
+		m->v[m->n++] = (struct maps_vma){ lo, hi, perms[3] == 's',
+						  NULL };
 	}
 	fclose(f);
 }
 
-static const struct maps_vma *maps_find(const struct maps_snapshot *m,
-					uint64_t addr)
+static void maps_free(struct maps_snapshot *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].alias)
+			fake_pinmap_put(m->v[i].alias);
+	free(m->v);
+}
+
+void fake_pinmap_put(struct fake_pinmap *pm)
+{
+	if (--pm->refs)
+		return;
+	munmap(pm->addr, pm->len);
+	free(pm);
+}
+
+static struct maps_vma *maps_find(const struct maps_snapshot *m,
+				  uint64_t addr)
 {
 	size_t lo = 0, hi = m->n;
 
@@ -332,14 +352,13 @@ static const struct maps_vma *maps_find(const struct maps_snapshot *m,
 /*
  * The pinned pages of a shared mapping stay reachable through a second
  * mapping of them (mremap() of size 0 duplicates a shared mapping), made
- * while the old vaddr is still there. Private memory cannot be duplicated:
- * no alias then.
+ * while the old vaddr is still there: one of the whole VMA, shared by
+ * every entry in it. Private memory cannot be duplicated: no alias then.
  */
 static void dma_make_alias(struct t1_dma *dma, struct maps_snapshot *m)
 {
 	uint64_t start = dma->pin_vaddr, last = dma->pin_vaddr + dma->size - 1;
-	const struct maps_vma *v;
-	void *p;
+	struct maps_vma *v;
 
 	if (dma->alias || !dma->iommu_mapped)
 		return;
@@ -348,9 +367,24 @@ static void dma_make_alias(struct t1_dma *dma, struct maps_snapshot *m)
 	v = maps_find(m, start);
 	if (!v || !v->shared || last >= v->hi)
 		return;
-	p = mremap((void *)(uintptr_t)start, 0, dma->size, MREMAP_MAYMOVE);
-	if (p != MAP_FAILED)
-		dma->alias = p;
+	if (!v->alias) {
+		struct fake_pinmap *pm = calloc(1, sizeof(*pm));
+		void *p;
+
+		if (!pm)
+			return;
+		p = mremap((void *)(uintptr_t)v->lo, 0, v->hi - v->lo,
+			   MREMAP_MAYMOVE);
+		if (p == MAP_FAILED) {
+			free(pm);
+			return;
+		}
+		*pm = (struct fake_pinmap){ p, v->hi - v->lo, 1 };
+		v->alias = pm;		/* the snapshot's reference */
+	}
+	v->alias->refs++;
+	dma->alias_map = v->alias;
+	dma->alias = (char *)v->alias->addr + (start - v->lo);
 }
 
 /* Where the device reaches the pinned pages of @dma. */
@@ -1097,7 +1131,7 @@ static int do_unmap(struct fake_type1 *iommu,
 		unmapped += dma->size;
 		dma_remove(iommu, dma);	/* i now names the next one */
 	}
-	free(maps.v);
+	maps_free(&maps);
 	unmap->size = unmapped;
 	return ret;
 }
@@ -1945,8 +1979,10 @@ int fake_type1_restore_dma(struct fake_type1 *iommu,
 		return -EINVAL;
 	}
 	dma->alias = d->alias;
+	dma->alias_map = d->alias_map;
 	dma->bitmap = d->bitmap;
 	d->alias = NULL;
+	d->alias_map = NULL;
 	d->bitmap = NULL;
 	iommu->dmas[iommu->nr_dmas++] = dma;
 	if (dma->vaddr_invalid)
