@@ -134,19 +134,6 @@ static struct clk read_clock(int res_fd, int fd)
 	return c;
 }
 
-static long max_map_count(void)
-{
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
-	long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 /* ---- through the library ---------------------------------------------- */
 
 static void lib_old(enum path p, unsigned long n, int res_fd)
@@ -188,12 +175,10 @@ static void lib_old(enum path p, unsigned long n, int res_fd)
 					    IOMMUFD_MAP_READ | IOMMUFD_MAP_WRITE |
 					    IOMMUFD_MAP_FIXED_IOVA);
 		if (ret) {
-			char what[96];
+			char what[64];
 
-			/* type1 mmaps each file mapping: one VMA apiece. */
-			snprintf(what, sizeof(what),
-				 "iommufd_ioas_map_file #%lu (vm.max_map_count %ld)",
-				 i, max_map_count());
+			snprintf(what, sizeof(what), "iommufd_ioas_map_file #%lu",
+				 i);
 			fail(res_fd, ret, what);
 		}
 	}
@@ -666,19 +651,6 @@ int main(int argc, char **argv)
 			double share;
 
 			size_name(n, name, sizeof(name));
-			if (p == PATH_TYPE1 && max_map_count() > 0 &&
-			    (long)n > max_map_count()) {
-				/* A fact, not a measurement: no need to
-				 * spend the budget failing. */
-				printf("%-8s %7lu  not possible here: the type1 backend mmaps each file mapping (a VMA apiece), over vm.max_map_count (%ld)\n",
-				       path_name[p], n, max_map_count());
-				kvlen += (size_t)snprintf(kv + kvlen, sizeof(kv) - kvlen,
-							  "%s_%s_error=%d ",
-							  path_name[p], name, ENOMEM);
-				if (kvlen >= sizeof(kv))
-					kvlen = sizeof(kv) - 1;
-				continue;
-			}
 			if (failed_at) {
 				/* What failed at fewer mappings would fail
 				 * here too, after spending the budget. */
