@@ -48,9 +48,10 @@
  * is VFIO_DMA_UNMAP_FLAG_ALL where the container has VFIO_UNMAP_ALL, else
  * one UNMAP_DMA per mapping of the table.
  *
- * map_file: the file range is mmap()ed (MAP_SHARED) and that address is
- * mapped; the mmap lives, shared by copies, until the last mapping of it is
- * unmapped.
+ * map_file: the file is mmap()ed (MAP_SHARED) whole, once per file and
+ * protection, and the address of the range is mapped; the mmap is shared by
+ * every mapping of the file and their copies, and lives until the last of
+ * them is unmapped (struct t1_fmap).
  *
  * One container per IOAS, for callers that know the IOAS at open
  * (opts->ioas): the first group opened so gets its container as above,
