@@ -2,7 +2,8 @@
 /*
  * The fault sweep (issue #7, item 2): every user-level flow the project
  * tests on the fake and on the real kernel (the lab's lib-* scenarios, the
- * examples' flows, dirty tracking, IOAS copy), on the iommufd and the type1
+ * examples' flows, dirty tracking, IOAS copy, a live update prepared and
+ * called off), on the iommufd and the type1
  * backends, is run once clean to count its kernel calls, then once per call
  * with that call failing (fail_nth: opens, ioctls, mmaps, preads, pwrites).
  *
@@ -73,6 +74,7 @@ struct run {
 	uint8_t *a, *b;		/* anonymous buffers of NPAGES pages */
 	int memfd;
 	uint8_t *fview;		/* the memfd's bytes, to check DMA against */
+	struct iommufd_lu *lu;	/* a prepared live update */
 };
 
 struct step {
@@ -497,6 +499,27 @@ static int st_dirty_off(struct run *r)
 	return iommufd_ioas_set_dirty_tracking(r->ioas[0], false);
 }
 
+/* Live update, up to the handoff: the pre-flight, prepare (type1: every
+ * vaddr invalidated) and abort (type1: the old vaddrs back). */
+static int st_lu_check(struct run *r)
+{
+	return iommufd_lu_check(r->ctx, NULL, NULL);
+}
+
+static int st_lu_prepare(struct run *r)
+{
+	return iommufd_lu_prepare(r->ctx, NULL, &r->lu);
+}
+
+static int st_lu_abort(struct run *r)
+{
+	int rc = r->lu ? iommufd_lu_abort(r->lu) : -EINVAL;
+
+	if (!rc)
+		r->lu = NULL;
+	return rc;
+}
+
 /* The device writes page 2 of A: no kernel call of the library's. */
 static int st_dev_write(struct run *r)
 {
@@ -598,6 +621,16 @@ static const struct step dirty[] = {
 	STEP(st_tracker_start), PARTIAL(st_unmap_dirty), STEP(st_tracker_stop),
 };
 
+/* A live update started and called off, with what blocks one: calls while
+ * prepared get EBUSY, a mapping of process memory blocks the next. */
+static const struct step liveupdate[] = {
+	STEP(st_ctx), STEP(st_open), STEP(st_ioas), STEP(st_attach),
+	STEP(st_bus_master), STEP(st_map_file), STEP(st_lu_check),
+	STEP(st_lu_prepare), STEP(st_map_a), STEP(st_lu_abort),
+	STEP(st_lu_prepare), STEP(st_lu_abort), STEP(st_map_a),
+	STEP(st_lu_prepare), PARTIAL(st_unmap_all),
+};
+
 static const struct scenario scenarios[] = {
 	SCENARIO("lab", lab),
 	SCENARIO("ioas-tour", ioas_tour),
@@ -605,6 +638,7 @@ static const struct scenario scenarios[] = {
 	SCENARIO("holes", holes),
 	SCENARIO("copy", copy),
 	SCENARIO("dirty", dirty),
+	SCENARIO("liveupdate", liveupdate),
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -685,6 +719,8 @@ static const char *run_end(struct run *r, unsigned long *calls)
 {
 	const char *why = NULL;
 
+	if (r->lu && iommufd_lu_abort(r->lu))
+		iommufd_lu_free(r->lu);
 	iommufd_dirty_tracker_free(r->tr);
 	iommufd_dirty_bitmap_free(r->bm);
 	iommufd_device_free(r->dev);
