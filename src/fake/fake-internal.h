@@ -295,6 +295,9 @@ int fake_ucmd_respond(struct fake_ucmd *ucmd);
 
 int fake_object_alloc(struct fake_ictx *ictx, struct fake_object *obj,
 		      enum fake_obj_type type);
+/* Room in the object table for @id: 0, -ENOMEM, -EBUSY past the 31-bit
+ * IDs the kernel's xarray takes. */
+int fake_object_slots(struct fake_ictx *ictx, uint32_t id);
 /* Undo fake_object_alloc() of an object that was never seen. */
 void fake_object_abort(struct fake_ictx *ictx, struct fake_object *obj);
 /* NULL (the kernel's -ENOENT) for an unknown id or an object of another

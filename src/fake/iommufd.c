@@ -95,30 +95,38 @@ static const struct fake_object_ops fake_object_ops[FAKE_OBJ__COUNT] = {
 	[FAKE_OBJ_FAULT] = { .destroy = fake_fault_destroy },
 };
 
+int fake_object_slots(struct fake_ictx *ictx, uint32_t id)
+{
+	uint32_t n = ictx->nr_slots ? ictx->nr_slots : 16;
+	struct fake_object **tab;
+
+	if (id < ictx->nr_slots)
+		return 0;
+	if (id > INT32_MAX)
+		return -EBUSY;	/* xa_limit_31b is full */
+	while (n <= id)
+		n *= 2;
+	tab = realloc(ictx->objects, n * sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	memset(tab + ictx->nr_slots, 0, (n - ictx->nr_slots) * sizeof(*tab));
+	ictx->objects = tab;
+	ictx->nr_slots = n;
+	return 0;
+}
+
 int fake_object_alloc(struct fake_ictx *ictx, struct fake_object *obj,
 		      enum fake_obj_type type)
 {
 	uint32_t id = ictx->next_free ? ictx->next_free : 1;
+	int ret;
 
 	/* xa_alloc() with XA_FLAGS_ALLOC1: the lowest free id, never 0 */
 	while (id < ictx->nr_slots && ictx->objects[id])
 		id++;
-	if (id >= ictx->nr_slots) {
-		uint32_t n = ictx->nr_slots ? ictx->nr_slots * 2 : 16;
-		struct fake_object **tab;
-
-		if (id > INT32_MAX)
-			return -EBUSY;	/* xa_limit_31b is full */
-		while (n <= id)
-			n *= 2;
-		tab = realloc(ictx->objects, n * sizeof(*tab));
-		if (!tab)
-			return -ENOMEM;
-		memset(tab + ictx->nr_slots, 0,
-		       (n - ictx->nr_slots) * sizeof(*tab));
-		ictx->objects = tab;
-		ictx->nr_slots = n;
-	}
+	ret = fake_object_slots(ictx, id);
+	if (ret)
+		return ret;
 	obj->type = type;
 	obj->id = id;
 	obj->users = 1;

@@ -1635,22 +1635,13 @@ static int r_pages(struct rctx *c, struct rd *r)
 static int put_object(struct fake_ictx *ictx, struct fake_object *obj,
 		      uint32_t type, uint32_t id, uint32_t users)
 {
+	int ret;
+
 	if (!id || id >= MAX_OBJ_ID || !users)
 		return -EINVAL;
-	if (id >= ictx->nr_slots) {
-		uint32_t n = ictx->nr_slots ? ictx->nr_slots : 16;
-		struct fake_object **tab;
-
-		while (n <= id)
-			n *= 2;
-		tab = realloc(ictx->objects, n * sizeof(*tab));
-		if (!tab)
-			return -ENOMEM;
-		memset(tab + ictx->nr_slots, 0,
-		       (n - ictx->nr_slots) * sizeof(*tab));
-		ictx->objects = tab;
-		ictx->nr_slots = n;
-	}
+	ret = fake_object_slots(ictx, id);
+	if (ret)
+		return ret;
 	if (ictx->objects[id])
 		return -EINVAL;
 	obj->type = type;
