@@ -585,24 +585,29 @@ static int read_small_file(const char *path, char *buf, size_t size,
  * context's list (direct-relaxable regions excepted, as type1 excepts them).
  * Done when an IOAS is made and when a group is opened, never while a table
  * lock is held. A machine without that directory has none.
+ *
+ * All or nothing: out of memory, the list stays as it was and -ENOMEM is
+ * returned, because a list short of a region would let an IOVA be chosen
+ * in it (the MSI window, say) with nothing to show for it.
  */
-static void resv_refresh(struct iommufd_ctx *ctx)
+static int resv_refresh(struct iommufd_ctx *ctx)
 {
 	const char *root = kernel_sysfs_root(&ctx->kernel);
 	struct rlist all = { 0 };
 	char dir[PATH_MAX];
 	struct dirent *d;
+	bool nomem = false;
 	DIR *dh;
 	char *text;
 
 	if (!root || snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups",
 			      root) >= (int)sizeof(dir))
-		return;
+		return 0;
 	text = malloc(65536);
 	if (!text)
-		return;
+		return -ENOMEM;
 	dh = opendir(dir);
-	while (dh && (d = readdir(dh))) {
+	while (!nomem && dh && (d = readdir(dh))) {
 		struct iommufd_reserved_region *r = NULL;
 		char path[PATH_MAX];
 		size_t len = 0, nr = 0;
@@ -615,6 +620,10 @@ static void resv_refresh(struct iommufd_ctx *ctx)
 		    read_small_file(path, text, 65536, &len))
 			continue;
 		rc = iommufd_parse_reserved_regions(text, len, &r, &nr);
+		if (rc == -ENOMEM) {
+			nomem = true;
+			break;
+		}
 		if (rc) {
 			ctx_warn(ctx, "%s: cannot parse (%s); its regions are not avoided",
 				 path, strerror(-rc));
@@ -622,13 +631,19 @@ static void resv_refresh(struct iommufd_ctx *ctx)
 		}
 		for (size_t i = 0; i < nr; i++)
 			if (r[i].type != IOMMUFD_RESV_DIRECT_RELAXABLE &&
-			    rl_push(&all, r[i].start, r[i].last))
+			    rl_push(&all, r[i].start, r[i].last)) {
+				nomem = true;
 				break;
+			}
 		free(r);
 	}
 	if (dh)
 		closedir(dh);
 	free(text);
+	if (nomem) {
+		rl_free(&all);
+		return -ENOMEM;
+	}
 	all.n = all.n ? ranges_normalize(all.v, all.n) : 0;
 	{
 		struct t1_ctx *t1 = T1(ctx);
@@ -639,6 +654,7 @@ static void resv_refresh(struct iommufd_ctx *ctx)
 		t1->nr_resv = all.n;
 		pthread_mutex_unlock(&t1->resv_lock);
 	}
+	return 0;
 }
 
 /* ---- the context ---- */
@@ -1615,6 +1631,7 @@ static void t1_ioas_free(struct iommufd_ctx *ctx, struct t1_ioas *t)
 static int t1_ioas_alloc(struct iommufd_ioas *ioas)
 {
 	struct t1_ioas *t = t1_ioas_new(ioas);
+	int rc;
 
 	if (!t)
 		return -ENOMEM;
@@ -1624,7 +1641,12 @@ static int t1_ioas_alloc(struct iommufd_ioas *ioas)
 				      __ATOMIC_RELAXED);
 	/* Known before the first choice of an IOVA (never read under the
 	 * table lock). */
-	resv_refresh(ioas->ctx);
+	rc = resv_refresh(ioas->ctx);
+	if (rc) {
+		t1_ioas_free(ioas->ctx, t);
+		ioas->priv = NULL;
+		return rc;
+	}
 	return 0;
 }
 
@@ -2185,8 +2207,11 @@ static int t1_device_open(struct iommufd_device *dev, const char *devdir,
 		pthread_mutex_unlock(&ctx->objects_lock);
 		return rc;
 	}
-	if (opened)
-		resv_refresh(ctx);	/* a group this machine just grew? */
+	/* A group this machine just grew? Every IOAS made read the groups
+	 * there were then: without memory now, those stay avoided. */
+	if (opened && resv_refresh(ctx))
+		ctx_warn(ctx, "%s: out of memory re-reading the reserved regions: those read before stay avoided",
+			 dev->name);
 
 	fd = kernel_ioctl(&ctx->kernel, g->fd, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (fd < 0) {
@@ -3505,6 +3530,12 @@ static int t1_lu_restore(struct iommufd_ctx *ctx, const struct lu_desc *d)
 			strerror(-rc));
 		goto fail;
 	}
+	/* Known before this process chooses an IOVA: all or nothing, as
+	 * when an IOAS is made (a list short of a region could put one in
+	 * the MSI window). */
+	rc = resv_refresh(ctx);
+	if (rc)
+		goto fail;
 	/* The generic part made the objects; find each. */
 	rc = -EINVAL;
 	for (uint32_t i = 0; i < nio; i++) {
@@ -3583,7 +3614,6 @@ static int t1_lu_restore(struct iommufd_ctx *ctx, const struct lu_desc *d)
 	 * this one's. */
 	t1->quiesced = true;
 	rstate_free(ctx, &r, nio);
-	resv_refresh(ctx);
 	return 0;
 
 mismatch:
@@ -3594,6 +3624,8 @@ fail:
 		ctx->backend_priv = NULL;
 		pthread_mutex_destroy(&t1->lock);
 		pthread_mutex_destroy(&t1->resv_lock);
+		pthread_mutex_destroy(&t1->fmap_lock);
+		free(t1->resv);
 		free(t1);
 	}
 	return rc;
