@@ -586,14 +586,24 @@ static void lu_close_owned(struct iommufd_lu *lu)
 		return;
 	v = malloc((d->nr_fds + 1) * sizeof(*v));
 	for (uint32_t i = 0; i < d->nr_fds; i++) {
+		bool seen = false;
+
 		if (!lu->owned[i] || d->fdv[i] < 0)
 			continue;
-		if (v)
+		if (v) {
 			v[n++] = d->fdv[i];
-		else
-			close(d->fdv[i]);	/* no memory: maybe twice */
-		lu->owned[i] = false;
+			continue;
+		}
+		/* No memory to sort in: the quadratic way. Closing a number
+		 * twice could close what another thread opened meanwhile. */
+		for (uint32_t j = 0; j < i && !seen; j++)
+			seen = lu->owned[j] && d->fdv[j] == d->fdv[i];
+		if (!seen)
+			close(d->fdv[i]);
 	}
+	/* Cleared only now: the loop above asks which came before. */
+	for (uint32_t i = 0; i < d->nr_fds; i++)
+		lu->owned[i] = false;
 	if (v)
 		close_set(v, n);
 	free(v);
